@@ -47,10 +47,21 @@ from justtrades.sim.strategy import InvalidParams, Leg, parse_params
 
 ORDER_TYPES = ("Market", "Limit", "Stop", "StopLimit", "TrailingStop")
 ENTITY_TYPES = (
-    "user", "account", "product", "contractMaturity", "contract", "order", "orderVersion",
-    "command", "fill", "fillPair", "position", "cashBalance", "orderStrategy",
+    "user",
+    "account",
+    "product",
+    "contractMaturity",
+    "contract",
+    "order",
+    "orderVersion",
+    "command",
+    "fill",
+    "fillPair",
+    "position",
+    "cashBalance",
+    "orderStrategy",
     "orderStrategyLink",
-)  # fmt: skip
+)
 Listener = Callable[[str, str, JSON], None]
 
 
@@ -329,9 +340,16 @@ class Exchange:
             elif peg is None and stop is not None:
                 peg = abs(last - stop)
         version = OrderVersion(
-            version_id, order.id, qty, spec.order_type, spec.price, stop, peg,
-            spec.time_in_force or "Day", spec.text,
-        )  # fmt: skip
+            version_id,
+            order.id,
+            qty,
+            spec.order_type,
+            spec.price,
+            stop,
+            peg,
+            spec.time_in_force or "Day",
+            spec.text,
+        )
         order.version_id = version_id
         self._store("orderVersion", version)
 
@@ -342,9 +360,15 @@ class Exchange:
         self._emit("order", "Updated", order)
 
     def place_order(
-        self, account_id: int, symbol: str, qty: int, spec: OrderSpec, *,
-        user_id: int | None = None, is_automated: bool = False,
-    ) -> Order:  # fmt: skip
+        self,
+        account_id: int,
+        symbol: str,
+        qty: int,
+        spec: OrderSpec,
+        *,
+        user_id: int | None = None,
+        is_automated: bool = False,
+    ) -> Order:
         self._roll_session()
         account, contract = self.account(account_id, user_id), self.contract(symbol)
         self._check(contract, qty, spec, child=False)
@@ -353,10 +377,17 @@ class Exchange:
         return order
 
     def place_oso(
-        self, account_id: int, symbol: str, qty: int, entry: OrderSpec,
-        bracket1: OrderSpec, bracket2: OrderSpec | None, *,
-        user_id: int | None = None, is_automated: bool = False,
-    ) -> tuple[Order, Order, Order | None]:  # fmt: skip
+        self,
+        account_id: int,
+        symbol: str,
+        qty: int,
+        entry: OrderSpec,
+        bracket1: OrderSpec,
+        bracket2: OrderSpec | None,
+        *,
+        user_id: int | None = None,
+        is_automated: bool = False,
+    ) -> tuple[Order, Order, Order | None]:
         """Entry plus one or two children that go live when it fills (OCO-linked if two)."""
         self._roll_session()
         account, contract = self.account(account_id, user_id), self.contract(symbol)
@@ -367,21 +398,33 @@ class Exchange:
         parent = self._new_order(account, contract, qty, entry, is_automated=is_automated)
         kids = [
             self._new_order(
-                account, contract, qty, b, status="Suspended", parent_id=parent.id,
+                account,
+                contract,
+                qty,
+                b,
+                status="Suspended",
+                parent_id=parent.id,
                 is_automated=is_automated,
             )
             for b in (bracket1, bracket2)
             if b is not None
-        ]  # fmt: skip
+        ]
         if len(kids) == 2:
             self._link_oco(kids[0], kids[1])
         self._run_book(contract)
         return parent, kids[0], kids[1] if len(kids) == 2 else None
 
     def place_oco(
-        self, account_id: int, symbol: str, qty: int, first: OrderSpec, other: OrderSpec, *,
-        user_id: int | None = None, is_automated: bool = False,
-    ) -> tuple[Order, Order]:  # fmt: skip
+        self,
+        account_id: int,
+        symbol: str,
+        qty: int,
+        first: OrderSpec,
+        other: OrderSpec,
+        *,
+        user_id: int | None = None,
+        is_automated: bool = False,
+    ) -> tuple[Order, Order]:
         self._roll_session()
         account, contract = self.account(account_id, user_id), self.contract(symbol)
         self._check(contract, qty, first, child=False)
@@ -398,9 +441,16 @@ class Exchange:
         b.ocoId = a.id
 
     def start_order_strategy(
-        self, account_id: int, symbol: str, action: str, params: str, *,
-        uuid: str | None = None, custom_tag50: str | None = None, user_id: int | None = None,
-    ) -> OrderStrategy:  # fmt: skip
+        self,
+        account_id: int,
+        symbol: str,
+        action: str,
+        params: str,
+        *,
+        uuid: str | None = None,
+        custom_tag50: str | None = None,
+        user_id: int | None = None,
+    ) -> OrderStrategy:
         self._roll_session()
         account, contract = self.account(account_id, user_id), self.contract(symbol)
         if action not in ("Buy", "Sell"):
@@ -412,9 +462,16 @@ class Exchange:
         entry = OrderSpec(action, p.order_type, p.price, p.stop_price)
         self._check(contract, p.qty, entry, child=False)
         strategy = OrderStrategy(
-            self._new_id(), account.id, self.clock.now(), contract.id, action, params,
-            "ActiveStrategy", uuid=uuid, customTag50=custom_tag50,
-        )  # fmt: skip
+            self._new_id(),
+            account.id,
+            self.clock.now(),
+            contract.id,
+            action,
+            params,
+            "ActiveStrategy",
+            uuid=uuid,
+            customTag50=custom_tag50,
+        )
         self._store("orderStrategy", strategy)
         order = self._new_order(
             account, contract, p.qty, entry, strategy_id=strategy.id, is_automated=True
@@ -482,14 +539,25 @@ class Exchange:
             raise Rejected("TooLate", f"order {order_id} is {order.ordStatus}")
         contract: Contract = self.tables["contract"][order.contractId]
         spec = OrderSpec(
-            order.action, spec.order_type, spec.price, spec.stop_price, spec.peg_difference,
-            spec.time_in_force, spec.text, spec.cl_ord_id,
-        )  # fmt: skip
+            order.action,
+            spec.order_type,
+            spec.price,
+            spec.stop_price,
+            spec.peg_difference,
+            spec.time_in_force,
+            spec.text,
+            spec.cl_ord_id,
+        )
         self._check(contract, qty, spec, child=order.ordStatus == "Suspended")
         cmd = Command(
-            self._new_id(), order.id, self.clock.now(), "Modify", "AtExecution",
-            spec.cl_ord_id, order.is_automated,
-        )  # fmt: skip
+            self._new_id(),
+            order.id,
+            self.clock.now(),
+            "Modify",
+            "AtExecution",
+            spec.cl_ord_id,
+            order.is_automated,
+        )
         self._store("command", cmd)
         self._store_version(order, cmd.id, qty, spec)
         order.triggered = False
@@ -528,9 +596,14 @@ class Exchange:
             return None if p is None else price_to_ticks(p, tick)
 
         return Book(
-            order.action == "Buy", v.orderType, t(v.price), t(v.stopPrice), t(v.pegDifference),
-            order.triggered, order.id in self._fresh,
-        )  # fmt: skip
+            order.action == "Buy",
+            v.orderType,
+            t(v.price),
+            t(v.stopPrice),
+            t(v.pegDifference),
+            order.triggered,
+            order.id in self._fresh,
+        )
 
     def _run_book(self, contract: Contract) -> None:
         """Execute every working order of `contract` that the last price reaches, repeating
@@ -582,9 +655,16 @@ class Exchange:
         qty = v.orderQty - order.filled_qty
         price = ticks_to_price(price_ticks, contract.providerTickSize)
         fill = Fill(
-            self._new_id(), order.id, contract.id, now, self.trade_date, order.action, qty,
-            price, account_id=order.accountId,
-        )  # fmt: skip
+            self._new_id(),
+            order.id,
+            contract.id,
+            now,
+            self.trade_date,
+            order.action,
+            qty,
+            price,
+            account_id=order.accountId,
+        )
         order.filled_qty += qty
         self._fresh.discard(order.id)
         self._set_status(order, "Filled")
@@ -632,8 +712,12 @@ class Exchange:
             if leg.stop_loss is not None:
                 stop = price + leg.stop_loss
                 if leg.trailing_stop:
-                    spec = OrderSpec(exit_action, "TrailingStop", stop_price=stop,
-                                     peg_difference=abs(leg.stop_loss))  # fmt: skip
+                    spec = OrderSpec(
+                        exit_action,
+                        "TrailingStop",
+                        stop_price=stop,
+                        peg_difference=abs(leg.stop_loss),
+                    )
                 else:
                     spec = OrderSpec(exit_action, "Stop", stop_price=stop)
                 sl = self._leg_order(account, contract, leg.qty, spec, strategy.id)

@@ -11,11 +11,26 @@ from justtrades.instruments import INSTRUMENTS, listed_contracts
 from justtrades.sim.entities import Contract, ContractMaturity, Product
 
 START_PRICES: dict[str, str] = {
-    "ES": "6000", "MES": "6000", "NQ": "21000", "MNQ": "21000", "YM": "44000", "MYM": "44000",
-    "RTY": "2400", "M2K": "2400", "CL": "70", "MCL": "70", "NG": "3.5", "GC": "2650",
-    "MGC": "2650", "SI": "31", "SIL": "31", "HG": "4.2", "ZB": "118", "ZN": "110",
+    "ES": "6000",
+    "MES": "6000",
+    "NQ": "21000",
+    "MNQ": "21000",
+    "YM": "44000",
+    "MYM": "44000",
+    "RTY": "2400",
+    "M2K": "2400",
+    "CL": "70",
+    "MCL": "70",
+    "NG": "3.5",
+    "GC": "2650",
+    "MGC": "2650",
+    "SI": "31",
+    "SIL": "31",
+    "HG": "4.2",
+    "ZB": "118",
+    "ZN": "110",
     "6E": "1.05",
-}  # fmt: skip
+}
 
 
 MICROS = frozenset({"MES", "MNQ", "MYM", "M2K", "MCL", "MGC", "SIL"})

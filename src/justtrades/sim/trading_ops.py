@@ -113,9 +113,15 @@ def place_oso(ctx: Ctx, p: dict[str, Any]) -> JSON:
         raise _violation("bracket2", b2, "bracket2 must be an object")
     _injected(ctx)
     entry, first, second = ctx.ex.place_oso(
-        acct, symbol, qty, spec, _spec(b1), _spec(b2) if b2 else None,
-        user_id=ctx.user_id, is_automated=bool(p.get("isAutomated")),
-    )  # fmt: skip
+        acct,
+        symbol,
+        qty,
+        spec,
+        _spec(b1),
+        _spec(b2) if b2 else None,
+        user_id=ctx.user_id,
+        is_automated=bool(p.get("isAutomated")),
+    )
     out: JSON = {"orderId": entry.id, "oso1Id": first.id}
     if second is not None:
         out["oso2Id"] = second.id
@@ -130,9 +136,14 @@ def place_oco(ctx: Ctx, p: dict[str, Any]) -> JSON:
         raise _violation("other", other, "other is required")
     _injected(ctx)
     a, b = ctx.ex.place_oco(
-        acct, symbol, qty, spec, _spec(other),
-        user_id=ctx.user_id, is_automated=bool(p.get("isAutomated")),
-    )  # fmt: skip
+        acct,
+        symbol,
+        qty,
+        spec,
+        _spec(other),
+        user_id=ctx.user_id,
+        is_automated=bool(p.get("isAutomated")),
+    )
     return {"orderId": a.id, "ocoId": b.id}
 
 
@@ -165,9 +176,14 @@ def start_order_strategy(ctx: Ctx, p: dict[str, Any]) -> JSON:
         return {"errorText": f"Rejected by the simulator's fault injection: {ctx.reject_reason}"}
     try:
         strategy = ctx.ex.start_order_strategy(
-            acct, symbol, action, str(p.get("params") or ""),
-            uuid=p.get("uuid"), custom_tag50=p.get("customTag50"), user_id=ctx.user_id,
-        )  # fmt: skip
+            acct,
+            symbol,
+            action,
+            str(p.get("params") or ""),
+            uuid=p.get("uuid"),
+            custom_tag50=p.get("customTag50"),
+            user_id=ctx.user_id,
+        )
     except StrategyRejected as e:
         return {"errorText": str(e)}
     except Rejected as e:
@@ -211,8 +227,14 @@ def renew_token(ctx: Ctx, p: dict[str, Any]) -> JSON:
 
 def me(ctx: Ctx, p: dict[str, Any]) -> JSON:
     user = ctx.ex.tables["user"][ctx.user_id]
-    return {"userId": user.id, "name": user.name, "fullName": user.name, "email": user.email,
-            "emailVerified": True, "isTrial": False}  # fmt: skip
+    return {
+        "userId": user.id,
+        "name": user.name,
+        "fullName": user.name,
+        "email": user.email,
+        "emailVerified": True,
+        "isTrial": False,
+    }
 
 
 def strategy_types(ctx: Ctx, p: dict[str, Any]) -> list[JSON]:

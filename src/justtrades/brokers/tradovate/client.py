@@ -1,0 +1,290 @@
+"""Tradovate REST client: tokens, penalty tickets, rate-limit cooldown and the outcome policy.
+
+- One pooled `httpx.AsyncClient` per base URL (`HttpPool`), explicit timeouts on every call.
+- The access token is requested once and renewed `renew_before_secs` before its
+  `expirationTime` (Tradovate tokens live about 90 minutes); a 401 triggers one fresh login and
+  one resend (a 401 means the request was not processed).
+- A penalty answer (`p-ticket`, `p-time`) is honoured: wait `p-time`, resend the same body with
+  the ticket. `p-captcha: true` cannot be solved by an app: it fails at once.
+- A 429 starts a cooldown (the `Retry-After` header, else 15 s doubling up to an hour) during
+  which nothing is sent: callers get `RateLimited` at once instead of hammering the broker.
+- An order-changing request that times out after sending, or gets a 5xx or 429, raises
+  `UnknownOutcome`; it is never re-sent (see brokers/base.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from justtrades.brokers.base import (
+    AuthExpired,
+    AuthFailed,
+    BrokerError,
+    BrokerUnavailable,
+    RateLimited,
+    UnknownOutcome,
+)
+from justtrades.clock import Clock, SystemClock
+
+DEMO_URL = "https://demo.tradovateapi.com/v1"
+LIVE_URL = "https://live.tradovateapi.com/v1"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class HttpPool:
+    """One pooled HTTP client per base URL, shared by every connection that uses it."""
+
+    def __init__(self, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def get(self, base_url: str) -> httpx.AsyncClient:
+        client = self._clients.get(base_url)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                base_url=base_url,
+                timeout=self.timeout,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                headers={"Accept": "application/json"},
+            )
+            self._clients[base_url] = client
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+DEFAULT_POOL = HttpPool()
+
+
+@dataclass(frozen=True)
+class TradovateCredentials:
+    username: str
+    password: str = field(repr=False)
+    app_id: str = "JustTrades"
+    app_version: str = "0.1"
+    cid: int | str = 0
+    sec: str = field(default="", repr=False)
+    device_id: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.username,
+            "password": self.password,
+            "appId": self.app_id,
+            "appVersion": self.app_version,
+            "cid": self.cid,
+            "sec": self.sec,
+        }
+        if self.device_id:
+            out["deviceId"] = self.device_id
+        return out
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class TradovateClient:
+    def __init__(
+        self,
+        credentials: TradovateCredentials,
+        base_url: str = DEMO_URL,
+        *,
+        clock: Clock | None = None,
+        pool: HttpPool | None = None,
+        http: httpx.AsyncClient | None = None,
+        renew_before_secs: float = 300.0,
+        max_penalty_waits: int = 3,
+        max_penalty_secs: float = 120.0,
+    ) -> None:
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock or SystemClock()
+        self.http = http or (pool or DEFAULT_POOL).get(self.base_url)
+        self.renew_before_secs = renew_before_secs
+        self.max_penalty_waits = max_penalty_waits
+        self.max_penalty_secs = max_penalty_secs
+        self.access_token: str | None = None
+        self.expires_at: datetime | None = None
+        self.user_id: int | None = None
+        self._auth_lock = asyncio.Lock()
+        self._cooldown_until = 0.0  # monotonic
+        self._backoff_secs = 0.0
+        self.calls = 0  # requests sent, for counting the cost of a code path
+
+    # --- auth ----------------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        data = await self._send("auth/accesstokenrequest", self.credentials.body(), auth=False)
+        self._take_token(data, "login")
+
+    async def renew(self) -> None:
+        data = await self._send("auth/renewaccesstoken", None, auth=True, method="GET")
+        self._take_token(data, "renewal")
+
+    def _take_token(self, data: Any, what: str) -> None:
+        if not isinstance(data, dict) or not data.get("accessToken"):
+            text = data.get("errorText") if isinstance(data, dict) else None
+            raise AuthFailed(f"Tradovate {what} failed: {text or 'no access token returned'}")
+        self.access_token = str(data["accessToken"])
+        self.user_id = data.get("userId")
+        expiry = data.get("expirationTime")
+        self.expires_at = _parse_time(expiry) if expiry else None
+
+    def _token_fresh(self) -> bool:
+        if self.access_token is None:
+            return False
+        if self.expires_at is None:
+            return True
+        margin = timedelta(seconds=self.renew_before_secs)
+        return self.clock.now() < self.expires_at - margin
+
+    async def ensure_token(self) -> None:
+        if self._token_fresh():
+            return
+        async with self._auth_lock:
+            if self._token_fresh():
+                return
+            live = self.expires_at is not None and self.clock.now() < self.expires_at
+            if self.access_token is not None and live:
+                try:
+                    await self.renew()
+                    return
+                except (AuthFailed, AuthExpired):
+                    pass  # renewal refused: a fresh login follows
+            await self.login()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return await self.call(path, None, params=params, mutating=False, method="GET")
+
+    async def post(self, path: str, body: dict[str, Any], *, mutating: bool) -> Any:
+        return await self.call(path, body, mutating=mutating)
+
+    async def call(
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        params: dict[str, Any] | None = None,
+        mutating: bool,
+        method: str = "POST",
+    ) -> Any:
+        await self.ensure_token()
+        try:
+            return await self._send(path, body, params=params, mutating=mutating, method=method)
+        except AuthExpired:
+            # A 401 means the request was not processed: log in afresh and send it once more.
+            async with self._auth_lock:
+                self.access_token = None
+                await self.login()
+            return await self._send(path, body, params=params, mutating=mutating, method=method)
+
+    async def _send(
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        auth: bool = True,
+        params: dict[str, Any] | None = None,
+        mutating: bool = False,
+        method: str = "POST",
+    ) -> Any:
+        payload = dict(body) if body is not None else None
+        for _ in range(self.max_penalty_waits + 1):
+            self._check_cooldown()
+            data = await self._once(path, payload, auth, params, mutating, method)
+            if not (isinstance(data, dict) and "p-ticket" in data):
+                return data
+            wait = float(data.get("p-time") or 0)
+            if data.get("p-captcha"):
+                raise RateLimited(3600, "Tradovate asks for a captcha (too many attempts)")
+            if wait > self.max_penalty_secs:
+                raise RateLimited(wait, f"Tradovate penalty of {wait:.0f} s on {path}")
+            await self.clock.sleep(wait)
+            payload = {**(payload or {}), "p-ticket": data["p-ticket"]}
+        raise RateLimited(self.max_penalty_secs, f"Tradovate kept penalising {path}")
+
+    def _check_cooldown(self) -> None:
+        left = self._cooldown_until - self.clock.monotonic()
+        if left > 0:
+            raise RateLimited(left, "Tradovate rate limit cooldown; request not sent")
+
+    def _start_cooldown(self, response: httpx.Response) -> float:
+        header = response.headers.get("retry-after")
+        try:
+            wait = float(header) if header else 0.0
+        except ValueError:
+            wait = 0.0
+        if not wait:
+            self._backoff_secs = min(max(self._backoff_secs * 2, 15.0), 3600.0)
+            wait = self._backoff_secs
+        self._cooldown_until = self.clock.monotonic() + wait
+        return wait
+
+    async def _once(
+        self,
+        path: str,
+        payload: dict[str, Any] | None,
+        auth: bool,
+        params: dict[str, Any] | None,
+        mutating: bool,
+        method: str,
+    ) -> Any:
+        headers = {}
+        if auth:
+            if self.access_token is None:
+                raise AuthExpired("no access token")
+            headers["Authorization"] = f"Bearer {self.access_token}"
+        what = f"{method} /{path}"
+        self.calls += 1
+        try:
+            response = await self.http.request(
+                method, f"{self.base_url}/{path}", json=payload, params=params, headers=headers
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            raise BrokerUnavailable(f"{what}: not sent ({type(e).__name__})") from None
+        except (httpx.TimeoutException, httpx.TransportError) as e:
+            if mutating:
+                raise UnknownOutcome(f"{what}: no answer ({type(e).__name__})") from None
+            raise BrokerUnavailable(f"{what}: no answer ({type(e).__name__})") from None
+        status = response.status_code
+        if status == 429:
+            wait = self._start_cooldown(response)
+            if mutating:
+                raise UnknownOutcome(f"{what}: HTTP 429 (cooling down {wait:.0f} s)")
+            raise RateLimited(wait, f"{what}: HTTP 429")
+        if status >= 500:
+            if mutating:
+                raise UnknownOutcome(f"{what}: HTTP {status}")
+            raise BrokerUnavailable(f"{what}: HTTP {status}")
+        if status == 401:
+            raise AuthExpired(f"{what}: HTTP 401 {_text(response)}")
+        if status >= 400:
+            raise BrokerError(f"{what}: HTTP {status} {_text(response)}")
+        self._backoff_secs = 0.0
+        try:
+            return response.json()
+        except ValueError:
+            if mutating:
+                raise UnknownOutcome(f"{what}: unreadable answer") from None
+            raise BrokerUnavailable(f"{what}: unreadable answer") from None
+
+
+def _text(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(data, dict) and data.get("errorText"):
+        return str(data["errorText"])
+    return str(data)[:200]
