@@ -118,7 +118,8 @@ _DATED_TAIL = re.compile(r"^([FGHJKMNQUVXZ])(\d{1,4})$")
 def resolve(symbol: str, today: date) -> Contract:
     """Read a TradingView or Tradovate symbol as one listed contract.
 
-    `NQ1!`, `CME_MINI:NQ1!` and `NQ` give the front month on `today`; `NQH6`, `NQH26` and
+    `NQ1!`, `CME_MINI:NQ1!` and `NQ` give the front month on `today`, `NQ2!` the next one;
+    `NQH6`, `NQH26` and
     `NQH2026` give that contract. Raises UnknownInstrument for anything else.
     """
     text = symbol.strip().upper()
@@ -127,15 +128,20 @@ def resolve(symbol: str, today: date) -> Contract:
     if not text:
         raise UnknownInstrument("empty symbol")
     continuous = text.endswith("!")
+    nth = 1
     if continuous:
-        text = text[:-2] if len(text) > 2 and text[-2] in "12" else text[:-1]
+        if len(text) > 2 and text[-2] in "12":
+            nth = int(text[-2])
+            text = text[:-2]
+        else:
+            text = text[:-1]
     for root in _ROOTS_LONGEST_FIRST:
         if not text.startswith(root):
             continue
         tail = text[len(root) :]
         spec = INSTRUMENTS[root]
         if tail == "":
-            return front_month(spec, today)
+            return listed_contracts(spec, today, nth)[nth - 1]
         m = _DATED_TAIL.match(tail)
         if m and not continuous:
             code = m.group(1)

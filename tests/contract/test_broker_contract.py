@@ -105,8 +105,10 @@ async def test_single_leg_bracket_take_profit_fills_and_cancels_the_stop(venue: 
     assert len(ack.exit_order_ids) == 2
     pos = await venue.broker.get_position(acct, SYMBOL)
     assert pos.net_pos == 2
-    working = {(o.side, o.order_type, o.price, o.stop_price, o.qty) for o in
-               await venue.broker.list_orders(acct)}  # fmt: skip
+    working = {
+        (o.side, o.order_type, o.price, o.stop_price, o.qty)
+        for o in await venue.broker.list_orders(acct)
+    }
     assert working == {
         (Side.SELL, OrderType.LIMIT, D("21010"), None, 2),
         (Side.SELL, OrderType.STOP, None, D("20995"), 2),

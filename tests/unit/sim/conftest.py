@@ -58,13 +58,3 @@ def market(ex: Exchange) -> Callable[..., Order]:
         return order
 
     return place
-
-
-@pytest.fixture
-def fills_of(ex: Exchange) -> Callable[[Order], list]:
-    """The fills of one order, oldest first."""
-
-    def get(order: Order) -> list:
-        return [f for f in ex.tables["fill"].values() if f.orderId == order.id]
-
-    return get

@@ -191,7 +191,7 @@ def test_crude_is_monthly() -> None:
 def test_front_month_is_the_first_listed_contract() -> None:
     for spec in INSTRUMENTS.values():
         assert front_month(spec, TODAY) == listed_contracts(spec, TODAY, 1)[0]
-        assert TODAY < front_month(spec, TODAY).roll_date
+        assert front_month(spec, TODAY).roll_date > TODAY
 
 
 # --- tick sizes and values -----------------------------------------------------------------------
@@ -327,3 +327,10 @@ def test_ticks_to_price_is_exact() -> None:
     assert ticks_to_price(7041, ZN_TICK) == D("110.015625")
     assert ticks_to_price(21701, E6_TICK) == D("1.08505")
     assert ticks_to_price(-3, D("0.25")) == D("-0.75")
+
+
+def test_second_continuous_contract_is_the_next_listed_one() -> None:
+    today = date(2026, 11, 27)
+    assert resolve("NQ2!", today).name == "NQH7"
+    assert resolve("CME_MINI:MNQ2!", today).name == "MNQH7"
+    assert resolve("CL2!", today).name == "CLG7"
