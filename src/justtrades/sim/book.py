@@ -4,7 +4,6 @@ follow. Prices are compared in integer ticks (matching.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
 from justtrades.instruments import price_to_ticks, ticks_to_price
@@ -60,6 +59,8 @@ class OrderBook(ExchangeState):
         self._store_version(order, cmd.id, qty, spec, deferred=status == "Suspended")
         if parent_id is not None:
             self._children.setdefault(parent_id, []).append(order.id)
+        if strategy_id is not None:
+            self._strategy_order_ids.setdefault(strategy_id, []).append(order.id)
         self._set_status(order, status)
         return order
 
@@ -104,6 +105,12 @@ class OrderBook(ExchangeState):
 
     def _set_status(self, order: Order, status: str) -> None:
         order.ordStatus = status
+        live = self._live.setdefault(order.contractId, {})
+        if order.is_working:
+            live[order.id] = order
+        else:
+            live.pop(order.id, None)
+            self._books.pop(order.id, None)
         if status == "Working":
             self._fresh.add(order.id)
         self._emit("order", "Updated", order)
@@ -118,7 +125,8 @@ class OrderBook(ExchangeState):
         self._store("orderStrategyLink", link)
 
     def _strategy_orders(self, strategy_id: int) -> list[Order]:
-        return [o for o in self.tables["order"].values() if o.strategy_id == strategy_id]
+        orders = self.tables["order"]
+        return [orders[i] for i in self._strategy_order_ids.get(strategy_id, ())]
 
     def _set_strategy_status(self, strategy: OrderStrategy, status: str) -> None:
         strategy.status = status
@@ -142,19 +150,26 @@ class OrderBook(ExchangeState):
             self._strategy_legs.pop(strategy_id, None)
             self._set_strategy_status(strategy, status)
 
-    def _book(self, order: Order, v: OrderVersion, tick: Decimal) -> Book:
-        def t(p: Decimal | None) -> int | None:
-            return None if p is None else price_to_ticks(p, tick)
+    def _book(self, order: Order, tick: Decimal) -> Book:
+        """The order's current version in ticks, cached until the version changes."""
+        b = self._books.get(order.id)
+        if b is None or b.version_id != order.version_id:
+            v = self.version(order)
 
-        return Book(
-            order.action == "Buy",
-            v.orderType,
-            t(v.price),
-            t(v.stopPrice),
-            t(v.pegDifference),
-            order.triggered,
-            order.id in self._fresh,
-        )
+            def t(p: Decimal | None) -> int | None:
+                return None if p is None else price_to_ticks(p, tick)
+
+            b = Book(
+                v.id,
+                order.action == "Buy",
+                v.orderType,
+                t(v.price),
+                t(v.stopPrice),
+                t(v.pegDifference),
+                trails=v.orderType == "TrailingStop" or order.trail_distance_ticks is not None,
+            )
+            self._books[order.id] = b
+        return b
 
     def _run_book(self, contract: Contract) -> None:
         """Execute every working order of `contract` that the last price reaches, repeating
@@ -165,39 +180,38 @@ class OrderBook(ExchangeState):
             for order in self._working(contract.id):
                 if order.ordStatus != "Working":
                     continue  # cancelled by an OCO partner earlier in this pass
-                v = self.version(order)
-                self._trail(order, v, last, tick)
-                price, order.triggered = execution_price(self._book(order, v, tick), last)
+                b = self._book(order, tick)
+                if b.trails:
+                    self._trail(order, b, last, tick)
+                fresh = order.id in self._fresh
+                price, order.triggered = execution_price(b, last, order.triggered, fresh)
                 if price is not None:
-                    self._fill(order, v, contract, price)
+                    self._fill(order, self.version(order), contract, price)
                     progressed = True
             if not progressed:
                 break
-        self._fresh.difference_update(o.id for o in self._working(contract.id))
+        self._fresh.difference_update(self._live.get(contract.id, ()))
 
-    def _working(self, contract_id: int) -> Iterable[Order]:
-        return [
-            o
-            for o in self.tables["order"].values()
-            if o.contractId == contract_id and o.ordStatus == "Working"
-        ]
+    def _working(self, contract_id: int) -> list[Order]:
+        """Working orders of a contract, oldest first (time priority: ids only grow)."""
+        return [o for o in self._live.get(contract_id, {}).values() if o.ordStatus == "Working"]
 
-    def _trail(self, order: Order, v: OrderVersion, last: int, tick: Decimal) -> None:
-        if v.stopPrice is None:
+    def _trail(self, order: Order, b: Book, last: int, tick: Decimal) -> None:
+        if b.stop is None:
             return
-        buy = order.action == "Buy"
-        stop = price_to_ticks(v.stopPrice, tick)
-        new = stop
-        if v.orderType == "TrailingStop" and v.pegDifference is not None:
-            new = trailed_stop(buy, stop, last, price_to_ticks(v.pegDifference, tick))
+        new = b.stop
+        if b.order_type == "TrailingStop" and b.peg is not None:
+            new = trailed_stop(b.buy, b.stop, last, b.peg)
         elif order.trail_distance_ticks is not None and order.entry_price is not None:
             entry = price_to_ticks(order.entry_price, tick)
-            profit = entry - last if buy else last - entry
+            profit = entry - last if b.buy else last - entry
             if profit >= (order.trail_trigger_ticks or 0):
                 new = trailed_stop(
-                    buy, stop, last, order.trail_distance_ticks, order.trail_freq_ticks or 1
+                    b.buy, b.stop, last, order.trail_distance_ticks, order.trail_freq_ticks or 1
                 )
-        if new != stop:
+        if new != b.stop:
+            b.stop = new
+            v = self.version(order)
             v.stopPrice = ticks_to_price(new, tick)
             self._emit("orderVersion", "Updated", v)
 

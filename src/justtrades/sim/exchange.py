@@ -268,7 +268,7 @@ class Exchange(OrderBook):
         contract: Contract | None = self.tables["contract"].get(contract_id)
         if contract is None:
             raise Rejected("UnknownReason", "Access is denied")
-        for order in list(self.tables["order"].values()):
+        for order in list(self._live.get(contract.id, {}).values()):
             mine = order.accountId == account.id and order.contractId == contract.id
             if mine and order.is_working:
                 self._cancel(order)

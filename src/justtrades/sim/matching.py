@@ -12,29 +12,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class Book:
-    """What matching needs of one working order: action, type and prices in ticks."""
+    """What matching needs of one working order version: action, type and prices in ticks."""
 
+    version_id: int
     buy: bool
     order_type: str
     limit: int | None
     stop: int | None
     peg: int | None
-    triggered: bool
-    fresh: bool
+    trails: bool = False
 
 
-def execution_price(b: Book, last: int) -> tuple[int | None, bool]:
-    """(fill price or None, whether a StopLimit's stop has now been triggered)."""
+def execution_price(b: Book, last: int, triggered: bool, fresh: bool) -> tuple[int | None, bool]:
+    """(fill price or None, whether a StopLimit's stop has been triggered).
+
+    `fresh`: the order is new, just activated or just modified (it takes the market price when
+    marketable); otherwise it was resting and fills at its own limit."""
     kind = b.order_type
     if kind == "Market":
-        return last, b.triggered
+        return last, triggered
     if kind in ("Stop", "TrailingStop"):
         assert b.stop is not None
         touched = last >= b.stop if b.buy else last <= b.stop
-        return (last if touched else None), b.triggered
-    triggered, fresh = b.triggered, b.fresh
+        return (last if touched else None), triggered
     if kind == "StopLimit" and not triggered:
         assert b.stop is not None
         if not (last >= b.stop if b.buy else last <= b.stop):

@@ -34,6 +34,7 @@ from justtrades.sim.entities import (
     Position,
     User,
 )
+from justtrades.sim.matching import Book
 from justtrades.sim.refdata import build_refdata, start_price
 from justtrades.sim.strategy import Leg
 
@@ -122,6 +123,9 @@ class ExchangeState:
         }
         self._positions: dict[tuple[int, int], Position] = {}
         self._children: dict[int, list[int]] = {}
+        self._live: dict[int, dict[int, Order]] = {}  # contract id -> working/suspended orders
+        self._strategy_order_ids: dict[int, list[int]] = {}
+        self._books: dict[int, Book] = {}  # order id -> its version in ticks (matching cache)
         self._fresh: set[int] = set()
         self._used_cl_ord_ids: set[tuple[int, str]] = set()
         self._strategy_legs: dict[int, list[Leg]] = {}  # strategies whose entry has not filled

@@ -49,7 +49,7 @@ class HttpPool:
             client = httpx.AsyncClient(
                 base_url=base_url,
                 timeout=self.timeout,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
                 headers={"Accept": "application/json"},
             )
             self._clients[base_url] = client
