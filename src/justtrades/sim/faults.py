@@ -72,4 +72,7 @@ class FaultInjector:
     def _penalty(self, now: float, wait_secs: float) -> dict[str, object]:
         ticket = secrets.token_urlsafe(12)
         self._tickets[ticket] = now + wait_secs
-        return {"p-ticket": ticket, "p-time": round(wait_secs, 3), "p-captcha": False}
+        p_time: float = round(wait_secs, 3)
+        if p_time == int(p_time):
+            p_time = int(p_time)  # Tradovate sends whole seconds
+        return {"p-ticket": ticket, "p-time": p_time, "p-captcha": False}
