@@ -294,3 +294,52 @@ async def test_random_walk_is_seeded_and_stays_on_the_grid(http: httpx.AsyncClie
     assert a == b
     ticks = round(a["price"] / 0.00005)
     assert abs(ticks * 0.00005 - a["price"]) < 1e-12
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("orderQty", "1.5"),
+        ("orderQty", '"two"'),
+        ("price", "NaN"),
+        ("price", "Infinity"),
+        ("price", '"21000.25x"'),
+        ("accountId", '"abc"'),
+        ("price", "true"),
+    ],
+)
+async def test_malformed_numbers_are_violations_never_500(
+    http: httpx.AsyncClient, auth: dict[str, str], field: str, raw: str
+) -> None:
+    acct = await first_account(http, auth)
+    fields = {
+        "accountId": str(acct),
+        "action": '"Buy"',
+        "symbol": '"MNQZ6"',
+        "orderQty": "1",
+        "orderType": '"Limit"',
+        "price": "20000",
+    }
+    fields[field] = raw
+    body = "{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}"
+    r = await http.post("/v1/order/placeorder", content=body.encode(), headers=auth)
+    assert r.status_code == 200
+    [violation] = r.json()["violations"]
+    assert violation["constraint"] == field
+
+
+async def test_bad_query_numbers_are_400(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    r = await http.get("/v1/contract/suggest?t=MN&l=x", headers=auth)
+    assert r.status_code == 400 and "l must be" in r.json()["errorText"]
+    r = await http.get("/v1/order/item?id=abc", headers=auth)
+    assert r.status_code == 400
+
+
+async def test_control_price_out_of_range_is_422(http: httpx.AsyncClient) -> None:
+    for price in ("1e400", '"NaN"', "-5", "0"):
+        r = await http.post(
+            "/_sim/price",
+            content=('{"symbol":"MNQZ6","price":' + price + "}").encode(),
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 422, price

@@ -18,7 +18,7 @@ from justtrades.sim.server import SimState
 class PriceMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
     symbol: str = Field(min_length=1, examples=["MNQZ6"])
-    price: Decimal = Field(gt=0, examples=[21000.25])
+    price: Decimal = Field(gt=0, lt=10**9, examples=[21000.25])
 
 
 class Walk(BaseModel):

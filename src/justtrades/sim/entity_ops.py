@@ -87,7 +87,7 @@ def generic(ex: Exchange, kind: str, op: str, params: dict[str, Any], user_id: i
         return [r.to_json() for r in rows if getattr(r, field) in masters]
     if op == "suggest" and kind == "contract":
         text = str(params.get("t", "")).upper()
-        limit = int(params.get("l", 10))
+        limit = (_ints(params.get("l", 10), "l") or [10])[0]
         hits: list[JSON] = [r.to_json() for r in rows if r.name.startswith(text)]
         return hits[:limit]
     raise NotFound(f"{kind}/{op} is not an operation of this simulator")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from justtrades.clock import Clock, SystemClock
@@ -131,6 +132,15 @@ def create_sim_app(
         version="1",
     )
     app.state.sim = state
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The offending input is left out: it may not even be representable in JSON (1e400).
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.api_route("/v1/{entity}/{op}", methods=["GET", "POST"], include_in_schema=False)
     async def v1(entity: str, op: str, request: Request) -> Response:

@@ -55,6 +55,8 @@ def _dec(v: Any, what: str, tick: Decimal) -> Decimal | None:
         d = to_decimal(v)
     except (InvalidOperation, TypeError, ValueError):
         raise InvalidParams(f"{what} is not a number") from None
+    if isinstance(v, bool) or not d.is_finite():
+        raise InvalidParams(f"{what} is not a number")
     if not is_on_tick(d, tick):
         raise InvalidParams(f"{what} {v} is not a multiple of the tick size {tick}")
     return d

@@ -41,8 +41,11 @@ def _int(p: dict[str, Any], name: str, required: bool = True) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = Decimal(str(value))
+        if not number.is_finite() or number != number.to_integral_value():
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError, InvalidOperation):
         raise _violation(name, value, f"{name} must be a whole number") from None
 
 
@@ -51,9 +54,12 @@ def _price(p: dict[str, Any], name: str) -> Decimal | None:
     if value is None:
         return None
     try:
-        return to_decimal(value)
+        number = to_decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise _violation(name, value, f"{name} must be a number") from None
+        number = Decimal("NaN")
+    if isinstance(value, bool) or not number.is_finite():
+        raise _violation(name, value, f"{name} must be a number")
+    return number
 
 
 def _spec(p: dict[str, Any], with_clordid: bool = True) -> OrderSpec:
