@@ -255,12 +255,23 @@ def price_to_ticks(price: Decimal, tick_size: Decimal) -> int:
 
 
 def ticks_to_price(ticks: int, tick_size: Decimal) -> Decimal:
-    return (tick_size * ticks).normalize() if ticks else Decimal(0)
+    return tick_size * ticks
 
 
 def round_to_tick(price: Decimal, tick_size: Decimal) -> Decimal:
     return ticks_to_price(price_to_ticks(price, tick_size), tick_size)
 
 
+MAX_PRICE = Decimal(10) ** 9  # no futures price comes near; bounds every price we accept
+
+
+def in_price_range(value: Decimal) -> bool:
+    """Finite and below MAX_PRICE in size (checked without arithmetic, which could overflow)."""
+    return value.is_finite() and (value.is_zero() or value.adjusted() < 9)
+
+
 def is_on_tick(price: Decimal, tick_size: Decimal) -> bool:
+    """True for a price in range that is a whole number of ticks."""
+    if not in_price_range(price):
+        return False
     return (price / tick_size) == (price / tick_size).to_integral_value()

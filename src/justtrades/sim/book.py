@@ -64,9 +64,9 @@ class OrderBook(ExchangeState):
         self._set_status(order, status)
         return order
 
-    def check_cl_ord_ids(self, account_id: int, specs: list[OrderSpec]) -> None:
+    def check_cl_ord_ids(self, account_id: int, wanted: list[str | None]) -> None:
         """Refuse, before anything is created, a client order id this account already used."""
-        ids = [s.cl_ord_id for s in specs if s.cl_ord_id is not None]
+        ids = [i for i in wanted if i is not None]
         for cl_ord_id in ids:
             if (account_id, cl_ord_id) in self._used_cl_ord_ids or ids.count(cl_ord_id) > 1:
                 raise Rejected("UnknownReason", f"clOrdId {cl_ord_id!r} was already used")

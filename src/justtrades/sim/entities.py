@@ -61,7 +61,7 @@ class User(Entity):
     timestamp: datetime
     status: str = "Active"
     professional: bool = False
-    password: str = internal("")
+    password: str = internal("", repr=False)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from justtrades.instruments import is_on_tick, price_to_ticks, ticks_to_price
 from justtrades.sim.book import OrderBook
 from justtrades.sim.entities import Command, Contract, Fill, Order, OrderStrategy
 from justtrades.sim.state import ORDER_TYPES, OrderSpec, Rejected, StrategyRejected
-from justtrades.sim.strategy import InvalidParams, parse_params
+from justtrades.sim.strategy import InvalidParams, Leg, parse_params
 
 __all__ = ["Exchange", "OrderSpec", "Rejected", "StrategyRejected"]
 
@@ -55,17 +55,17 @@ class Exchange(OrderBook):
             raise Rejected("InvalidPrice", f"price is required for {kind}")
         if kind in ("Stop", "StopLimit") and spec.stop_price is None:
             raise Rejected("InvalidPrice", f"stopPrice is required for {kind}")
-        if kind == "TrailingStop" and spec.stop_price is None and spec.peg_difference is None:
-            raise Rejected("InvalidPrice", "TrailingStop needs stopPrice or pegDifference")
+        if kind == "TrailingStop" and spec.stop_price is None:
+            raise Rejected("InvalidPrice", "stopPrice is required for TrailingStop")
         for name, value in (
             ("price", spec.price),
             ("stopPrice", spec.stop_price),
             ("pegDifference", spec.peg_difference),
         ):
-            if value is not None and ((value <= 0 and name != "pegDifference") or value < 0):
-                raise Rejected("InvalidPrice", f"{name} {value} must be positive")
             if value is not None and not is_on_tick(value, tick):
                 raise Rejected("InvalidPrice", f"{name} {value} is not a multiple of {tick}")
+            if value is not None and value <= 0:
+                raise Rejected("InvalidPrice", f"{name} {value} must be positive")
         if child or spec.stop_price is None or kind not in ("Stop", "StopLimit", "TrailingStop"):
             return
         last = self.last_price(contract)
@@ -87,7 +87,7 @@ class Exchange(OrderBook):
         self._roll_session()
         account, contract = self.account(account_id, user_id), self.contract(symbol)
         self._check(contract, qty, spec, child=False)
-        self.check_cl_ord_ids(account.id, [spec])
+        self.check_cl_ord_ids(account.id, [spec.cl_ord_id])
         order = self._new_order(account, contract, qty, spec, is_automated=is_automated)
         self._run_book(contract)
         return order
@@ -111,7 +111,7 @@ class Exchange(OrderBook):
         for b in (bracket1, bracket2):
             if b is not None:
                 self._check(contract, qty, b, child=True)
-        self.check_cl_ord_ids(account.id, [s for s in (entry, bracket1, bracket2) if s])
+        self.check_cl_ord_ids(account.id, [s.cl_ord_id for s in (entry, bracket1, bracket2) if s])
         parent = self._new_order(account, contract, qty, entry, is_automated=is_automated)
         kids = [
             self._new_order(
@@ -146,7 +146,7 @@ class Exchange(OrderBook):
         account, contract = self.account(account_id, user_id), self.contract(symbol)
         self._check(contract, qty, first, child=False)
         self._check(contract, qty, other, child=False)
-        self.check_cl_ord_ids(account.id, [first, other])
+        self.check_cl_ord_ids(account.id, [first.cl_ord_id, other.cl_ord_id])
         a = self._new_order(account, contract, qty, first, is_automated=is_automated)
         b = self._new_order(account, contract, qty, other, is_automated=is_automated)
         self._link_oco(a, b)
@@ -174,6 +174,10 @@ class Exchange(OrderBook):
             raise StrategyRejected(f"Invalid or missed parameters: {e}") from None
         entry = OrderSpec(action, p.order_type, p.price, p.stop_price)
         self._check(contract, p.qty, entry, child=False)
+        self._check_legs(contract, p.legs, p.price or p.stop_price or self.last_price(contract))
+        self.check_cl_ord_ids(account.id, [uuid])
+        if uuid is not None:
+            self._used_cl_ord_ids.add((account.id, uuid))
         strategy = OrderStrategy(
             self._new_id(),
             account.id,
@@ -194,6 +198,19 @@ class Exchange(OrderBook):
         self._run_book(contract)
         return strategy
 
+    @staticmethod
+    def _check_legs(contract: Contract, legs: list[Leg], base: Decimal) -> None:
+        """Every exit, placed from the expected entry price, must be a positive price."""
+        for i, leg in enumerate(legs, 1):
+            for name, offset in (("profitTarget", leg.profit_target), ("stopLoss", leg.stop_loss)):
+                if offset is not None and not is_on_tick(base + offset, contract.providerTickSize):
+                    raise StrategyRejected(f"Invalid or missed parameters: bracket {i} {name}")
+                if offset is not None and base + offset <= 0:
+                    raise StrategyRejected(
+                        f"Invalid or missed parameters: bracket {i} {name} {offset} would put "
+                        f"the exit at {base + offset}"
+                    )
+
     def interrupt_order_strategy(self, strategy_id: int, user_id: int | None = None) -> None:
         strategy: OrderStrategy | None = self.tables["orderStrategy"].get(strategy_id)
         if strategy is None:
@@ -202,7 +219,9 @@ class Exchange(OrderBook):
         for order in self._strategy_orders(strategy.id):
             if order.is_working:
                 self._cancel(order)
-        self._set_strategy_status(strategy, "StoppedByUser")
+        self._strategy_legs.pop(strategy.id, None)
+        if strategy.status == "ActiveStrategy":
+            self._set_strategy_status(strategy, "StoppedByUser")
 
     def cancel_order(self, order_id: int, user_id: int | None = None) -> Command:
         order = self._order(order_id, user_id)

@@ -70,6 +70,11 @@ class FaultInjector:
         return v
 
     def _penalty(self, now: float, wait_secs: float) -> dict[str, object]:
+        if len(self._tickets) >= 10_000:  # tickets nobody came back with
+            for old in [t for t, ready in self._tickets.items() if ready < now - 3600]:
+                del self._tickets[old]
+            while len(self._tickets) >= 10_000:
+                del self._tickets[next(iter(self._tickets))]
         ticket = secrets.token_urlsafe(12)
         self._tickets[ticket] = now + wait_secs
         p_time: float = round(wait_secs, 3)

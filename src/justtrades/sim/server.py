@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,7 @@ async def _params(request: Request) -> dict[str, Any] | JSONResponse:
     if raw and raw != b"undefined":
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "request body is not valid JSON")
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
@@ -65,7 +64,8 @@ async def handle_v1(state: SimState, request: Request, entity: str, op: str) -> 
     if isinstance(params, JSONResponse):
         return params
     ticket = params.pop("p-ticket", None)
-    verdict = state.faults.decide(time.monotonic(), str(ticket) if ticket else None)
+    now = state.exchange.clock.monotonic()
+    verdict = state.faults.decide(now, str(ticket) if ticket else None)
     if verdict.delay_secs:
         await asyncio.sleep(verdict.delay_secs)
     if verdict.status is not None and not verdict.after:
@@ -108,8 +108,9 @@ def _dispatch(
         return JSONResponse({"failureReason": r.reason, "failureText": r.text})
     except entity_ops.NotFound as e:
         return _error(404, str(e))
-    except ValueError as e:
-        return _error(400, str(e))
+    except (ValueError, ArithmeticError, TypeError, RecursionError) as e:
+        # Last resort: input the checks above did not foresee is still the client's error.
+        return _error(400, f"cannot process this request: {type(e).__name__}: {e}"[:300])
 
 
 def create_sim_app(

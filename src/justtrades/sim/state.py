@@ -214,7 +214,7 @@ class ExchangeState:
         today = trade_date(self.clock.now())
         if today == self.trade_date:
             return
-        new_week = today.isocalendar()[1] != self.trade_date.isocalendar()[1]
+        new_week = today.isocalendar()[:2] != self.trade_date.isocalendar()[:2]
         self.trade_date = today
         for bal in self.tables["cashBalance"].values():
             bal.realizedPnL = Decimal(0)

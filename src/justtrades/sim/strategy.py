@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from justtrades.instruments import is_on_tick, to_decimal
+from justtrades.instruments import MAX_PRICE, in_price_range, is_on_tick, to_decimal
 
 ENTRY_TYPES = ("Market", "Limit", "Stop", "StopLimit")
 
@@ -55,8 +55,8 @@ def _dec(v: Any, what: str, tick: Decimal) -> Decimal | None:
         d = to_decimal(v)
     except (InvalidOperation, TypeError, ValueError):
         raise InvalidParams(f"{what} is not a number") from None
-    if isinstance(v, bool) or not d.is_finite():
-        raise InvalidParams(f"{what} is not a number")
+    if isinstance(v, bool) or not in_price_range(d):
+        raise InvalidParams(f"{what} is not a number below {MAX_PRICE}")
     if not is_on_tick(d, tick):
         raise InvalidParams(f"{what} {v} is not a multiple of the tick size {tick}")
     return d
@@ -82,7 +82,7 @@ def parse_params(raw: str, action: str, tick: Decimal) -> StrategyParams:
         if not isinstance(b, dict):
             raise InvalidParams(f"bracket {i} is not an object")
         qty = b.get("qty")
-        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty < 2**31:
             raise InvalidParams(f"bracket {i} qty must be a whole number of at least 1")
         tp = _dec(b.get("profitTarget"), f"bracket {i} profitTarget", tick)
         sl = _dec(b.get("stopLoss"), f"bracket {i} stopLoss", tick)
@@ -101,6 +101,8 @@ def parse_params(raw: str, action: str, tick: Decimal) -> StrategyParams:
             trail = AutoTrail(abs(dist), abs(trig or Decimal(0)), abs(freq or tick))
         legs.append(Leg(qty, tp, sl, bool(b.get("trailingStop", False)), trail))
     qty = entry.get("orderQty", sum(leg.qty for leg in legs))
+    if not isinstance(qty, int) or isinstance(qty, bool):
+        raise InvalidParams("entryVersion.orderQty must be a whole number")
     if qty != sum(leg.qty for leg in legs):
         raise InvalidParams("entryVersion.orderQty must equal the sum of the bracket qtys")
     price = _dec(entry.get("price"), "entryVersion.price", tick)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from justtrades.instruments import to_decimal
+from justtrades.instruments import MAX_PRICE, in_price_range, to_decimal
 from justtrades.sim.auth import TokenStore
 from justtrades.sim.entities import JSON, iso
 from justtrades.sim.exchange import Exchange, OrderSpec, Rejected, StrategyRejected
@@ -36,17 +36,49 @@ def _req(p: dict[str, Any], name: str) -> Any:
     return value
 
 
-def _int(p: dict[str, Any], name: str, required: bool = True) -> int | None:
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def _int(
+    p: dict[str, Any], name: str, required: bool = True, maximum: int = INT64_MAX
+) -> int | None:
+    """A whole number (an int, or a string or float holding one) from 0 to `maximum`."""
     value = _req(p, name) if required else p.get(name)
     if value is None:
         return None
+    problem = f"{name} must be a whole number from 0 to {maximum}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _violation(name, value, problem)
     try:
-        number = Decimal(str(value))
-        if not number.is_finite() or number != number.to_integral_value():
-            raise ValueError
-        return int(number)
-    except (TypeError, ValueError, InvalidOperation):
-        raise _violation(name, value, f"{name} must be a whole number") from None
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _violation(name, value, problem) from None
+    ok = number.is_finite() and number.adjusted() < 20  # checked before any int() of it
+    if not ok or number != number.to_integral_value() or not 0 <= number <= maximum:
+        raise _violation(name, value, problem)
+    return int(number)
+
+
+def _bool(p: dict[str, Any], name: str, default: bool = False) -> bool:
+    """JSON true/false, or the strings "true"/"false" (query strings carry only strings)."""
+    value = p.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _violation(name, value, f"{name} must be true or false")
+
+
+def _text(p: dict[str, Any], name: str, max_len: int = 64) -> str | None:
+    value = p.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > max_len:
+        raise _violation(name, value, f"{name} must be a string of at most {max_len} characters")
+    return str(value)
 
 
 def _price(p: dict[str, Any], name: str) -> Decimal | None:
@@ -57,8 +89,8 @@ def _price(p: dict[str, Any], name: str) -> Decimal | None:
         number = to_decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         number = Decimal("NaN")
-    if isinstance(value, bool) or not number.is_finite():
-        raise _violation(name, value, f"{name} must be a number")
+    if isinstance(value, bool) or not in_price_range(number):
+        raise _violation(name, value, f"{name} must be a number below {MAX_PRICE}")
     return number
 
 
@@ -69,9 +101,9 @@ def _spec(p: dict[str, Any], with_clordid: bool = True) -> OrderSpec:
         price=_price(p, "price"),
         stop_price=_price(p, "stopPrice"),
         peg_difference=_price(p, "pegDifference"),
-        time_in_force=p.get("timeInForce"),
-        text=p.get("text"),
-        cl_ord_id=p.get("clOrdId") if with_clordid else None,
+        time_in_force=_text(p, "timeInForce"),
+        text=_text(p, "text"),
+        cl_ord_id=_text(p, "clOrdId") if with_clordid else None,
     )
 
 
@@ -87,7 +119,11 @@ def _account_id(ctx: Ctx, p: dict[str, Any]) -> int:
     if p.get("accountId") is not None:
         return _int(p, "accountId") or 0
     spec = p.get("accountSpec")
-    for acct in ctx.ex.accounts_of(ctx.user_id):
+    accounts = ctx.ex.accounts_of(ctx.user_id)
+    user = ctx.ex.tables["user"][ctx.user_id]
+    if spec is not None and spec == user.name and accounts:
+        return accounts[0].id  # the user name is a valid accountSpec (AccessTokenResponse.name)
+    for acct in accounts:
         if spec is not None and acct.name == spec:
             return acct.id
     raise _violation("accountId", None, "accountId or a known accountSpec is required")
@@ -99,17 +135,17 @@ def _injected(ctx: Ctx) -> None:
 
 
 def place_order(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty") or 0, _spec(p)
+    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0, _spec(p)
     symbol = str(_req(p, "symbol"))
     _injected(ctx)
     order = ctx.ex.place_order(
-        acct, symbol, qty, spec, user_id=ctx.user_id, is_automated=bool(p.get("isAutomated"))
+        acct, symbol, qty, spec, user_id=ctx.user_id, is_automated=_bool(p, "isAutomated")
     )
     return {"orderId": order.id}
 
 
 def place_oso(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty") or 0, _spec(p)
+    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0, _spec(p)
     symbol = str(_req(p, "symbol"))
     b1 = p.get("bracket1")
     if not isinstance(b1, dict):
@@ -126,7 +162,7 @@ def place_oso(ctx: Ctx, p: dict[str, Any]) -> JSON:
         _spec(b1),
         _spec(b2) if b2 else None,
         user_id=ctx.user_id,
-        is_automated=bool(p.get("isAutomated")),
+        is_automated=_bool(p, "isAutomated"),
     )
     out: JSON = {"orderId": entry.id, "oso1Id": first.id}
     if second is not None:
@@ -135,7 +171,7 @@ def place_oso(ctx: Ctx, p: dict[str, Any]) -> JSON:
 
 
 def place_oco(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty") or 0, _spec(p)
+    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0, _spec(p)
     symbol = str(_req(p, "symbol"))
     other = p.get("other")
     if not isinstance(other, dict):
@@ -148,7 +184,7 @@ def place_oco(ctx: Ctx, p: dict[str, Any]) -> JSON:
         spec,
         _spec(other),
         user_id=ctx.user_id,
-        is_automated=bool(p.get("isAutomated")),
+        is_automated=_bool(p, "isAutomated"),
     )
     return {"orderId": a.id, "ocoId": b.id}
 
@@ -160,7 +196,7 @@ def cancel_order(ctx: Ctx, p: dict[str, Any]) -> JSON:
 
 
 def modify_order(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    order_id, qty = _int(p, "orderId") or 0, _int(p, "orderQty") or 0
+    order_id, qty = _int(p, "orderId") or 0, _int(p, "orderQty", maximum=INT32_MAX) or 0
     spec = _spec({**p, "action": "Buy"})  # the action of an order never changes
     _injected(ctx)
     return {"commandId": ctx.ex.modify_order(order_id, qty, spec, ctx.user_id).id}
@@ -186,8 +222,8 @@ def start_order_strategy(ctx: Ctx, p: dict[str, Any]) -> JSON:
             symbol,
             action,
             str(p.get("params") or ""),
-            uuid=p.get("uuid"),
-            custom_tag50=p.get("customTag50"),
+            uuid=_text(p, "uuid"),
+            custom_tag50=_text(p, "customTag50"),
             user_id=ctx.user_id,
         )
     except StrategyRejected as e:
@@ -223,7 +259,8 @@ def roll_contract(ctx: Ctx, p: dict[str, Any]) -> JSON:
         key=lambda c: ctx.ex.tables["contractMaturity"][c.contractMaturityId].expirationMonth,
     )
     i = same_root.index(current)
-    target = same_root[min(i + 1, len(same_root) - 1)] if p.get("forward", True) else current
+    forward = _bool(p, "forward", default=True)
+    target = same_root[min(i + 1, len(same_root) - 1)] if forward else current
     return {"contract": target.to_json()}
 
 

@@ -158,7 +158,7 @@ def test_trailing_stop_child_trails_from_the_entry_fill(ex: Exchange, acct: int,
         1,
         buy("Limit", price=D(20990)),
         sell("Limit", price=D(21050)),
-        sell("TrailingStop", peg_difference=D(10)),
+        sell("TrailingStop", stop_price=D(20900), peg_difference=D(10)),
     )
     assert sl is not None
     ex.set_price(MNQ, D(20990))
@@ -414,7 +414,9 @@ def test_trailing_stop_follows_the_price_up_and_never_back(
     ex: Exchange, acct: int, mnq, market
 ) -> None:
     market(acct, MNQ, 1)
-    ts = ex.place_order(acct, MNQ, 1, sell("TrailingStop", peg_difference=D(10)))
+    ts = ex.place_order(
+        acct, MNQ, 1, sell("TrailingStop", stop_price=D(20990), peg_difference=D(10))
+    )
     v = ex.version(ts)
     assert (v.stopPrice, v.pegDifference) == (D(20990), D(10))
     ex.set_price(MNQ, D("21000.25"))
@@ -715,7 +717,11 @@ def test_modifying_a_triggered_stop_limit_keeps_it_a_limit(ex: Exchange, acct: i
         buy("Limit", price=D("21000.1")),
         sell("Stop", stop_price=D("20990.3")),
         buy("StopLimit", stop_price=D(21010), price=D("21010.01")),
-        sell("TrailingStop", peg_difference=D("10.1")),
+        sell("TrailingStop", stop_price=D(20990), peg_difference=D("10.1")),
+        sell("TrailingStop", stop_price=D(20990), peg_difference=D(0)),
+        sell("TrailingStop", peg_difference=D(10)),
+        buy("Limit", price=D("Infinity")),
+        buy("Limit", price=D("1E+999999999")),
         buy("Limit", price=D(0)),
         buy("Limit", price=D(-1)),
         buy("Limit"),
