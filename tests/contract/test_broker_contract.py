@@ -285,3 +285,36 @@ async def test_cash_balance_shows_open_and_realized_pnl(venue: Venue) -> None:
     await venue.broker.place_order(market(acct, Side.BUY, 1))
     end = await venue.broker.get_cash_balance(acct)
     assert (end.realized_pnl, end.open_pnl, end.cash) == (D("20"), D("20"), start.cash + 20)
+
+
+async def test_trailing_stop_order_follows_the_price(venue: Venue) -> None:
+    acct = venue.accounts[0]
+    await venue.set_price("21000")
+    await venue.broker.place_order(market(acct, Side.SELL, 1))
+    req = market(
+        acct,
+        Side.BUY,
+        1,
+        order_type=OrderType.TRAILING_STOP,
+        stop_price=D("21008"),
+        trail_offset=D("8"),
+    )
+    await venue.broker.place_order(req)
+    await venue.set_price("20990")
+    [stop] = await venue.broker.list_orders(acct)
+    assert (stop.order_type, stop.stop_price) == (OrderType.TRAILING_STOP, D("20998"))
+    await venue.set_price("20998.5")
+    assert (await venue.broker.get_position(acct, SYMBOL)).is_flat
+
+
+async def test_the_same_bracket_client_order_id_is_refused(venue: Venue) -> None:
+    acct = venue.accounts[0]
+    legs = (
+        BracketLeg(1, take_profit=D("5"), stop_loss=D("5")),
+        BracketLeg(1, take_profit=D("9"), stop_loss=D("5")),
+    )
+    req = BracketRequest(acct, SYMBOL, Side.BUY, legs, "dup-bracket")
+    await venue.broker.place_bracket(req)
+    with pytest.raises(OrderRejected):
+        await venue.broker.place_bracket(req)
+    assert (await venue.broker.get_position(acct, SYMBOL)).net_pos == 2

@@ -38,11 +38,28 @@ class Side(StrEnum):
 
 
 class OrderType(StrEnum):
+    """Every order type Tradovate documents; a broker may report any of them."""
+
     MARKET = "Market"
     LIMIT = "Limit"
     STOP = "Stop"
     STOP_LIMIT = "StopLimit"
     TRAILING_STOP = "TrailingStop"
+    TRAILING_STOP_LIMIT = "TrailingStopLimit"
+    MIT = "MIT"
+    QTS = "QTS"
+
+
+SENDABLE_TYPES = frozenset(
+    {
+        OrderType.MARKET,
+        OrderType.LIMIT,
+        OrderType.STOP,
+        OrderType.STOP_LIMIT,
+        OrderType.TRAILING_STOP,
+    }
+)
+MAX_CLIENT_ORDER_ID = 60  # Tradovate allows 64; bracket exits append "-x1", "-x2"
 
 
 WORKING_STATUSES = frozenset({"Working", "Suspended", "PendingNew", "PendingReplace"})
@@ -180,6 +197,11 @@ class InvalidRequest(ValueError):
     """A request that can never be valid; raised before anything is sent."""
 
 
+def _client_order_id(value: str) -> None:
+    if not value or len(value) > MAX_CLIENT_ORDER_ID:
+        raise InvalidRequest(f"client_order_id must be 1 to {MAX_CLIENT_ORDER_ID} characters")
+
+
 def _positive(name: str, value: Decimal | None) -> None:
     if value is not None and value <= 0:
         raise InvalidRequest(f"{name} must be positive, got {value}")
@@ -201,13 +223,15 @@ class OrderRequest:
     def __post_init__(self) -> None:
         if self.qty < 1:
             raise InvalidRequest(f"qty must be at least 1, got {self.qty}")
+        _client_order_id(self.client_order_id)
         t = self.order_type
+        if t not in SENDABLE_TYPES:
+            raise InvalidRequest(f"{t} orders are not supported")
         if t in (OrderType.LIMIT, OrderType.STOP_LIMIT) and self.price is None:
             raise InvalidRequest(f"{t} needs a price")
-        if t in (OrderType.STOP, OrderType.STOP_LIMIT) and self.stop_price is None:
+        stops = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
+        if t in stops and self.stop_price is None:
             raise InvalidRequest(f"{t} needs a stop_price")
-        if t is OrderType.TRAILING_STOP and self.stop_price is None and self.trail_offset is None:
-            raise InvalidRequest("TrailingStop needs a stop_price or a trail_offset")
         _positive("price", self.price)
         _positive("stop_price", self.stop_price)
         _positive("trail_offset", self.trail_offset)
@@ -260,8 +284,14 @@ class BracketRequest:
     def __post_init__(self) -> None:
         if not self.legs:
             raise InvalidRequest("a bracket needs at least one leg")
-        if self.entry_type is OrderType.TRAILING_STOP:
-            raise InvalidRequest("a bracket entry cannot be a trailing stop")
+        _client_order_id(self.client_order_id)
+        if self.entry_type not in (
+            OrderType.MARKET,
+            OrderType.LIMIT,
+            OrderType.STOP,
+            OrderType.STOP_LIMIT,
+        ):
+            raise InvalidRequest(f"a bracket entry cannot be {self.entry_type}")
         if self.entry_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not self.entry_price:
             raise InvalidRequest(f"{self.entry_type} entry needs entry_price")
         if self.entry_type in (OrderType.STOP, OrderType.STOP_LIMIT) and not self.entry_stop:

@@ -394,3 +394,203 @@ async def test_an_unknown_instrument_sends_nothing(
 async def test_secrets_do_not_appear_in_reprs(broker: TradovateBroker) -> None:
     text = repr(broker.client.credentials)
     assert "secret-pw" not in text and "s3cr3t" not in text
+
+
+async def test_many_calls_on_a_dead_token_log_in_once(
+    broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    import asyncio
+
+    mock.routes[0].mock(
+        side_effect=[
+            httpx.Response(200, json=token(clock, "old")),
+            httpx.Response(200, json=token(clock, "new")),
+        ]
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer old":
+            return httpx.Response(401, text="Expired Access Token")
+        return httpx.Response(200, json=[])
+
+    mock.get("/position/deps").mock(side_effect=answer)
+    await broker.connect()
+    results = await asyncio.gather(*(broker.get_positions("11") for _ in range(20)))
+    assert results == [[]] * 20
+    assert mock.routes[0].call_count == 2  # the first login and exactly one more
+
+
+async def test_a_failed_renewal_keeps_using_the_valid_token(
+    broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    mock.get("/auth/renewaccesstoken").respond(status_code=503)
+    accounts = mock.get("/account/list").respond(json=[])
+    await broker.connect()
+    clock.advance(87 * 60)  # inside the renewal window, 3 minutes before expiry
+    assert await broker.list_accounts() == []
+    assert accounts.calls[-1].request.headers["authorization"] == "Bearer tok-1"
+
+
+async def test_423_starts_the_cooldown_like_429(
+    broker: TradovateBroker, mock: respx.MockRouter
+) -> None:
+    route = mock.get("/position/deps").respond(status_code=423)
+    with pytest.raises(RateLimited):
+        await broker.get_positions("11")
+    with pytest.raises(RateLimited):
+        await broker.get_positions("11")
+    assert route.call_count == 1
+
+
+async def test_400_about_an_expired_token_logs_in_again(
+    broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    mock.routes[0].mock(
+        side_effect=[
+            httpx.Response(200, json=token(clock, "old")),
+            httpx.Response(200, json=token(clock, "new")),
+        ]
+    )
+    route = mock.post("/order/placeorder").mock(
+        side_effect=[
+            httpx.Response(400, json={"errorText": "Expired Access Token"}),
+            httpx.Response(200, json={"orderId": 8}),
+        ]
+    )
+    assert (await broker.place_order(order())).order_id == "8"
+    assert route.call_count == 2
+
+
+async def test_refused_credentials_are_not_retried_at_once(
+    clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        login = mock.post("/auth/accesstokenrequest").respond(json={"errorText": "Bad password"})
+        broker = TradovateBroker(
+            TradovateClient(TradovateCredentials("demo", "bad"), BASE, clock=clock, http=http)
+        )
+        for _ in range(5):
+            with pytest.raises(AuthFailed, match="Bad password"):
+                await broker.list_accounts()
+        assert login.call_count == 1
+        clock.advance(61)
+        with pytest.raises(AuthFailed):
+            await broker.list_accounts()
+        assert login.call_count == 2
+
+
+async def test_an_answer_without_an_order_id_is_unknown_outcome(
+    broker: TradovateBroker, mock: respx.MockRouter
+) -> None:
+    mock.post("/order/placeorder").respond(json={})
+    with pytest.raises(UnknownOutcome) as info:
+        await broker.place_order(order())
+    assert info.value.client_order_id == "cid-1"
+
+
+async def test_a_failed_order_strategy_is_a_rejection(
+    broker: TradovateBroker, mock: respx.MockRouter
+) -> None:
+    mock.post("/orderStrategy/startorderstrategy").respond(
+        json={
+            "orderStrategy": {
+                "id": 3,
+                "status": "ExecutionFailed",
+                "failureMessage": "NotEnoughLiquidity",
+            }
+        }
+    )
+    leg = BracketLeg(1, Decimal("5"), Decimal("5"))
+    with pytest.raises(OrderRejected) as info:
+        await broker.place_bracket(BracketRequest("11", "MNQZ6", Side.BUY, (leg,), "s-3"))
+    assert info.value.reason == "ExecutionFailed"
+
+
+def _orders_of_account(mock: respx.MockRouter, orders: list[dict[str, object]]) -> None:
+    mock.get("/order/deps").respond(json=orders)
+    mock.get("/orderVersion/ldeps").respond(
+        json=[
+            {
+                "id": 100 + int(str(o["id"])),
+                "orderId": o["id"],
+                "orderQty": 1,
+                "orderType": o.pop("type"),
+            }
+            for o in orders
+        ]
+    )
+    mock.get("/command/ldeps").respond(json=[])
+    mock.get("/contract/item").respond(json={"id": 3456, "name": "MNQZ6"})
+
+
+async def test_find_order_never_says_missing_for_an_existing_strategy(
+    broker: TradovateBroker, mock: respx.MockRouter
+) -> None:
+    _orders_of_account(
+        mock,
+        [
+            {
+                "id": 5,
+                "accountId": 11,
+                "contractId": 3456,
+                "action": "Buy",
+                "ordStatus": "Filled",
+                "type": "Market",
+            },
+            {
+                "id": 6,
+                "accountId": 11,
+                "contractId": 3456,
+                "action": "Sell",
+                "ordStatus": "Working",
+                "type": "MIT",
+            },
+        ],
+    )
+    mock.get("/orderStrategy/deps").respond(
+        json=[
+            {
+                "id": 9,
+                "uuid": "s-9",
+                "contractId": 3456,
+                "action": "Buy",
+                "status": "ActiveStrategy",
+                "params": '{"entryVersion":{"orderQty":2}}',
+            },
+            {
+                "id": 10,
+                "uuid": "s-10",
+                "contractId": 3456,
+                "action": "Sell",
+                "status": "ActiveStrategy",
+                "params": "{}",
+            },
+        ]
+    )
+    mock.get("/orderStrategyLink/deps", params={"masterid": "9"}).respond(
+        json=[
+            {"id": 1, "orderStrategyId": 9, "orderId": 6, "label": "Target"},
+            {"id": 2, "orderStrategyId": 9, "orderId": 5, "label": "Opening"},
+        ]
+    )
+    mock.get("/orderStrategyLink/deps", params={"masterid": "10"}).respond(json=[])
+    found = await broker.find_order("11", "s-9")
+    assert found is not None and found.order_id == "5"  # the oldest linked order
+    synthetic = await broker.find_order("11", "s-10")
+    assert synthetic is not None and synthetic.order_id == "strategy:10"
+    assert synthetic.status == "ActiveStrategy"
+    working = await broker.list_orders("11")
+    assert [(o.order_id, o.order_type) for o in working] == [("6", OrderType.MIT)]
+
+
+def test_requests_that_can_never_be_valid_are_refused_before_sending() -> None:
+    from justtrades.brokers.base import InvalidRequest
+
+    with pytest.raises(InvalidRequest, match="stop_price"):
+        order(order_type=OrderType.TRAILING_STOP, trail_offset=Decimal(5))
+    with pytest.raises(InvalidRequest, match="client_order_id"):
+        order(client_order_id="x" * 61)
+    with pytest.raises(InvalidRequest, match="not supported"):
+        order(order_type=OrderType.MIT, price=Decimal(1))
+    with pytest.raises(InvalidRequest):
+        order(qty=0)

@@ -42,9 +42,10 @@ def _dec(value: Any) -> Decimal | None:
 
 
 def _order_result(data: Any, what: str) -> dict[str, Any]:
-    """A PlaceOrderResult / CommandResult: raise on failureReason or violations."""
+    """A PlaceOrderResult / CommandResult: raise on failureReason or violations; an answer
+    that is neither a failure nor carries an id leaves the outcome unknown."""
     if not isinstance(data, dict):
-        raise OrderRejected("UnknownReason", f"{what}: unexpected answer {data!r:.200}")
+        raise UnknownOutcome(f"{what}: unexpected answer {data!r:.200}")
     reason = data.get("failureReason")
     if reason and reason != "Success":
         raise OrderRejected(str(reason), str(data.get("failureText") or ""))
@@ -53,15 +54,26 @@ def _order_result(data: Any, what: str) -> dict[str, Any]:
         raise OrderRejected("Violation", texts)
     if data.get("errorText"):
         raise OrderRejected("UnknownReason", str(data["errorText"]))
+    if "orderId" not in data and "commandId" not in data and what != "order/liquidateposition":
+        raise UnknownOutcome(f"{what}: answer without an id {data!r:.200}")
     return data
+
+
+_FAILED_STRATEGY = frozenset({"ExecutionFailed", "NotEnoughLiquidity", "StoppedByUser"})
 
 
 def _strategy_result(data: Any, what: str) -> dict[str, Any]:
-    """An OrderStrategyStatusResponse: raise on errorText or a missing strategy."""
-    if not isinstance(data, dict) or not data.get("orderStrategy"):
-        text = data.get("errorText") if isinstance(data, dict) else repr(data)
-        raise OrderRejected("StrategyRejected", str(text or f"{what}: no order strategy"))
-    return data
+    """An OrderStrategyStatusResponse: raise on errorText or a failed strategy."""
+    if isinstance(data, dict) and data.get("errorText"):
+        raise OrderRejected("StrategyRejected", str(data["errorText"]))
+    strategy = data.get("orderStrategy") if isinstance(data, dict) else None
+    if not isinstance(strategy, dict) or "id" not in strategy:
+        raise UnknownOutcome(f"{what}: answer without an order strategy {data!r:.200}")
+    if strategy.get("status") in _FAILED_STRATEGY:
+        text = strategy.get("failureMessage") or strategy["status"]
+        raise OrderRejected(str(strategy["status"]), str(text))
+    result: dict[str, Any] = data
+    return result
 
 
 class TradovateBroker:
@@ -130,7 +142,8 @@ class TradovateBroker:
         rows = await self.client.get("position/deps", masterid=account_id)
         for p in rows:
             if int(p["contractId"]) == contract_id and p.get("netPos"):
-                return Position(account_id, contract.name, int(p["netPos"]), _dec(p["netPrice"]))
+                net = int(p["netPos"])
+                return Position(account_id, contract.name, net, _dec(p.get("netPrice")))
         return Position(account_id, contract.name, 0, None)
 
     async def list_orders(self, account_id: str, *, working_only: bool = True) -> list[OrderReport]:
@@ -175,10 +188,36 @@ class TradovateBroker:
         strategies = await self.client.get("orderStrategy/deps", masterid=account_id)
         for s in strategies:
             if s.get("uuid") == client_order_id:
-                links = await self.client.get("orderStrategyLink/deps", masterid=s["id"])
-                entry = next((ln["orderId"] for ln in links if ln.get("label") == "Entry"), None)
-                return next((o for o in orders if o.order_id == str(entry)), None)
+                return await self._strategy_entry(account_id, s, orders)
         return next((o for o in orders if o.client_order_id == client_order_id), None)
+
+    async def _strategy_entry(
+        self, account_id: str, strategy: dict[str, Any], orders: list[OrderReport]
+    ) -> OrderReport:
+        """The entry order of an order strategy. The strategy exists, so this never answers
+        "not found" (that would invite a second send): link labels are undocumented, so the
+        entry is the link labelled Entry, else the oldest linked order, else the strategy."""
+        links = await self.client.get("orderStrategyLink/deps", masterid=strategy["id"])
+        ids = [int(ln["orderId"]) for ln in links if ln.get("label") == "Entry"]
+        ids = ids or sorted(int(ln["orderId"]) for ln in links)
+        by_id = {o.order_id: o for o in orders}
+        for order_id in ids:
+            if str(order_id) in by_id:
+                return by_id[str(order_id)]
+        try:
+            entry = json.loads(strategy.get("params") or "{}").get("entryVersion", {})
+        except (ValueError, AttributeError):
+            entry = {}
+        return OrderReport(
+            order_id=f"strategy:{strategy['id']}",
+            account_id=account_id,
+            symbol=await self._contract_name(int(strategy["contractId"])),
+            side=Side(strategy["action"]),
+            qty=int(entry.get("orderQty") or 0),
+            order_type=OrderType(entry.get("orderType") or "Market"),
+            status=str(strategy.get("status") or "Unknown"),
+            client_order_id=strategy.get("uuid"),
+        )
 
     async def list_fills(self, account_id: str) -> list[FillReport]:
         orders = await self.client.get("order/deps", masterid=account_id)
@@ -313,14 +352,13 @@ class TradovateBroker:
         parse: Callable[[Any, str], dict[str, Any]] = _order_result,
     ) -> dict[str, Any]:
         try:
-            data = await self.client.post(path, body, mutating=True)
+            return parse(await self.client.post(path, body, mutating=True), path)
         except UnknownOutcome as e:
             raise UnknownOutcome(str(e), client_order_id) from None
         except BrokerError as e:
             if type(e) is BrokerError:  # an HTTP 4xx: the broker refused the request
                 raise OrderRejected("HTTPError", str(e)) from None
             raise
-        return parse(data, path)
 
 
 def _str(value: Any) -> str | None:

@@ -118,13 +118,28 @@ class TradovateClient:
         self._auth_lock = asyncio.Lock()
         self._cooldown_until = 0.0  # monotonic
         self._backoff_secs = 0.0
+        self._auth_blocked_until = 0.0  # monotonic: after refused credentials, no new attempt
+        self._auth_backoff_secs = 0.0
+        self._auth_failure = ""
         self.calls = 0  # requests sent, for counting the cost of a code path
 
     # --- auth ----------------------------------------------------------------------------------
 
     async def login(self) -> None:
+        """A new session. After refused credentials, no new attempt for a while (60 s doubling
+        to an hour): every bad login brings Tradovate's one-hour captcha lock closer."""
+        left = self._auth_blocked_until - self.clock.monotonic()
+        if left > 0:
+            raise AuthFailed(f"{self._auth_failure} (not retried for {left:.0f} s)")
         data = await self._send("auth/accesstokenrequest", self.credentials.body(), auth=False)
-        self._take_token(data, "login")
+        try:
+            self._take_token(data, "login")
+        except AuthFailed as e:
+            self._auth_backoff_secs = min(max(self._auth_backoff_secs * 2, 60.0), 3600.0)
+            self._auth_blocked_until = self.clock.monotonic() + self._auth_backoff_secs
+            self._auth_failure = str(e)
+            raise
+        self._auth_backoff_secs = 0.0
 
     async def renew(self) -> None:
         data = await self._send("auth/renewaccesstoken", None, auth=True, method="GET")
@@ -160,6 +175,8 @@ class TradovateClient:
                     return
                 except (AuthFailed, AuthExpired):
                     pass  # renewal refused: a fresh login follows
+                except (BrokerUnavailable, RateLimited):
+                    return  # a passing failure: the current token is still valid, use it
             await self.login()
 
     # --- requests ------------------------------------------------------------------------------
@@ -180,13 +197,15 @@ class TradovateClient:
         method: str = "POST",
     ) -> Any:
         await self.ensure_token()
+        used = self.access_token
         try:
             return await self._send(path, body, params=params, mutating=mutating, method=method)
         except AuthExpired:
             # A 401 means the request was not processed: log in afresh and send it once more.
+            # Many calls may see the same dead token at once; only the first logs in.
             async with self._auth_lock:
-                self.access_token = None
-                await self.login()
+                if self.access_token == used:
+                    await self.login()
             return await self._send(path, body, params=params, mutating=mutating, method=method)
 
     async def _send(
@@ -258,17 +277,18 @@ class TradovateClient:
                 raise UnknownOutcome(f"{what}: no answer ({type(e).__name__})") from None
             raise BrokerUnavailable(f"{what}: no answer ({type(e).__name__})") from None
         status = response.status_code
-        if status == 429:
+        if status in (423, 429):  # 423 warns that a 429 lock-out is next: back off the same way
             wait = self._start_cooldown(response)
             if mutating:
-                raise UnknownOutcome(f"{what}: HTTP 429 (cooling down {wait:.0f} s)")
-            raise RateLimited(wait, f"{what}: HTTP 429")
+                raise UnknownOutcome(f"{what}: HTTP {status} (cooling down {wait:.0f} s)")
+            raise RateLimited(wait, f"{what}: HTTP {status}")
         if status >= 500:
             if mutating:
                 raise UnknownOutcome(f"{what}: HTTP {status}")
             raise BrokerUnavailable(f"{what}: HTTP {status}")
-        if status == 401:
-            raise AuthExpired(f"{what}: HTTP 401 {_text(response)}")
+        if status == 401 or (status == 400 and _about_token(response)):
+            # Tradovate answers an expired token with 401, sometimes 400: not processed.
+            raise AuthExpired(f"{what}: HTTP {status} {_text(response)}")
         if status >= 400:
             raise BrokerError(f"{what}: HTTP {status} {_text(response)}")
         self._backoff_secs = 0.0
@@ -278,6 +298,11 @@ class TradovateClient:
             if mutating:
                 raise UnknownOutcome(f"{what}: unreadable answer") from None
             raise BrokerUnavailable(f"{what}: unreadable answer") from None
+
+
+def _about_token(response: httpx.Response) -> bool:
+    text = _text(response).lower()
+    return "token" in text or "expired" in text
 
 
 def _text(response: httpx.Response) -> str:
