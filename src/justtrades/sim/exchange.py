@@ -262,6 +262,9 @@ class Exchange(OrderBook):
             spec.cl_ord_id,
         )
         self._check(contract, qty, spec, child=order.ordStatus == "Suspended")
+        if order.strategy_id in self._strategy_legs and qty != self.version(order).orderQty:
+            # its exits are sized from the params: a new entry size would leave them wrong
+            raise Rejected("UnknownReason", "the entry of an order strategy keeps its quantity")
         cmd = Command(
             self._new_id(),
             order.id,

@@ -1005,3 +1005,18 @@ def test_roll_happens_before_a_fill_is_booked(
     (fill_in,) = [f for f in ex.tables["fill"].values() if f.action == "Sell"]
     assert fill_in.tradeDate.isoformat() == "2026-11-30"
     assert ex.cash(acct).realizedPnL == D(20)
+
+
+def test_an_order_strategy_entry_keeps_its_quantity(ex: Exchange, acct: int) -> None:
+    params = json.dumps(
+        {
+            "entryVersion": {"orderQty": 2, "orderType": "Limit", "price": 20900},
+            "brackets": [{"qty": 2, "profitTarget": 10, "stopLoss": -5}],
+        }
+    )
+    strategy = ex.start_order_strategy(acct, MNQ, "Buy", params)
+    [entry] = [o for o in ex.tables["order"].values() if o.strategy_id == strategy.id]
+    with pytest.raises(Rejected):
+        ex.modify_order(entry.id, 3, buy("Limit", price=D(20900)))
+    ex.modify_order(entry.id, 2, buy("Limit", price=D(20950)))
+    assert ex.version(entry).price == D(20950)
