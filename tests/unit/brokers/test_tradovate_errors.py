@@ -423,12 +423,17 @@ async def test_many_calls_on_a_dead_token_log_in_once(
 async def test_a_failed_renewal_keeps_using_the_valid_token(
     broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
 ) -> None:
-    mock.get("/auth/renewaccesstoken").respond(status_code=503)
+    renew = mock.get("/auth/renewaccesstoken").respond(status_code=503)
     accounts = mock.get("/account/list").respond(json=[])
     await broker.connect()
     clock.advance(87 * 60)  # inside the renewal window, 3 minutes before expiry
     assert await broker.list_accounts() == []
+    assert await broker.list_accounts() == []
     assert accounts.calls[-1].request.headers["authorization"] == "Bearer tok-1"
+    assert renew.call_count == 1  # not again on every call
+    clock.advance(31)
+    await broker.list_accounts()
+    assert renew.call_count == 2
 
 
 async def test_423_starts_the_cooldown_like_429(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -121,6 +121,7 @@ class TradovateClient:
         self._auth_blocked_until = 0.0  # monotonic: after refused credentials, no new attempt
         self._auth_backoff_secs = 0.0
         self._auth_failure = ""
+        self._renew_retry_at = datetime.min.replace(tzinfo=UTC)
         self.calls = 0  # requests sent, for counting the cost of a code path
 
     # --- auth ----------------------------------------------------------------------------------
@@ -159,8 +160,10 @@ class TradovateClient:
             return False
         if self.expires_at is None:
             return True
-        margin = timedelta(seconds=self.renew_before_secs)
-        return self.clock.now() < self.expires_at - margin
+        now = self.clock.now()
+        if now < self._renew_retry_at and now < self.expires_at:
+            return True  # renewal failed a moment ago: keep using the valid token for now
+        return now < self.expires_at - timedelta(seconds=self.renew_before_secs)
 
     async def ensure_token(self) -> None:
         if self._token_fresh():
@@ -176,7 +179,10 @@ class TradovateClient:
                 except (AuthFailed, AuthExpired):
                     pass  # renewal refused: a fresh login follows
                 except (BrokerUnavailable, RateLimited):
-                    return  # a passing failure: the current token is still valid, use it
+                    # A passing failure: the current token is still valid; use it, and try
+                    # renewing again in 30 s rather than on every call.
+                    self._renew_retry_at = self.clock.now() + timedelta(seconds=30)
+                    return
             await self.login()
 
     # --- requests ------------------------------------------------------------------------------
