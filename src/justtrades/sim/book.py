@@ -171,26 +171,34 @@ class OrderBook(ExchangeState):
             self._books[order.id] = b
         return b
 
-    def _run_book(self, contract: Contract) -> None:
-        """Execute every working order of `contract` that the last price reaches, repeating
-        while executions activate or cancel other orders."""
+    def _run_book(self, contract: Contract, *, price_moved: bool = False) -> None:
+        """Execute the working orders of `contract` that the last price reaches.
+
+        After a price move every working order is looked at once; otherwise (and afterwards)
+        only fresh ones — new, activated or modified — since a resting order already looked at
+        this price cannot execute at it now. Executions that activate orders repeat the pass."""
         last, tick = self.prices[contract.id], contract.providerTickSize
+        live = self._live.get(contract.id, {})
+        candidates = self._working(contract.id) if price_moved else self._fresh_orders(live)
         for _ in range(1000):
-            progressed = False
-            for order in self._working(contract.id):
+            if not candidates:
+                break
+            for order in candidates:
                 if order.ordStatus != "Working":
                     continue  # cancelled by an OCO partner earlier in this pass
                 b = self._book(order, tick)
                 if b.trails:
                     self._trail(order, b, last, tick)
                 fresh = order.id in self._fresh
+                self._fresh.discard(order.id)  # from now on it rests at this price
                 price, order.triggered = execution_price(b, last, order.triggered, fresh)
                 if price is not None:
                     self._fill(order, self.version(order), contract, price)
-                    progressed = True
-            if not progressed:
-                break
-        self._fresh.difference_update(self._live.get(contract.id, ()))
+            candidates = self._fresh_orders(live)
+
+    def _fresh_orders(self, live: dict[int, Order]) -> list[Order]:
+        found = (live[i] for i in self._fresh if i in live)
+        return sorted((o for o in found if o.ordStatus == "Working"), key=lambda o: o.id)
 
     def _working(self, contract_id: int) -> list[Order]:
         """Working orders of a contract, oldest first (time priority: ids only grow)."""

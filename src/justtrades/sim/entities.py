@@ -195,6 +195,7 @@ class Position(Entity):
     prevPrice: Decimal | None = None
     # open lots, oldest first: [fill id, signed qty remaining, price] (FIFO pairing)
     lots: list[list[Any]] = internal(None)
+    open_cost: Decimal = internal(Decimal(0))  # sum of qty x price over the open lots
 
 
 @dataclass

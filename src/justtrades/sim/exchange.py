@@ -31,7 +31,7 @@ class Exchange(OrderBook):
         self._roll_session()
         before = len(self.tables["fill"])
         self.prices[contract.id] = price_to_ticks(price, tick)
-        self._run_book(contract)
+        self._run_book(contract, price_moved=True)
         return list(self.tables["fill"].values())[before:]
 
     def random_walk(self, symbol: str, steps: int, max_step_ticks: int = 4) -> Decimal:

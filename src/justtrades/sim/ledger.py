@@ -52,15 +52,16 @@ def apply_fill(
         )
         fill.finallyPaired += qty
         lot_fill.finallyPaired += qty
+        pos.open_cost -= qty * lot[2]
         lot[1] += qty if lot[1] < 0 else -qty
         remaining += -qty if remaining > 0 else qty
         if lot[1] == 0:
             pos.lots.pop(0)
     if remaining:
         pos.lots.append([fill.id, remaining, fill.price])
-    pos.netPos = sum(lot[1] for lot in pos.lots)
-    open_qty = sum(abs(lot[1]) for lot in pos.lots)
-    pos.netPrice = sum(abs(lot[1]) * lot[2] for lot in pos.lots) / open_qty if open_qty else None
+        pos.open_cost += abs(remaining) * fill.price
+    pos.netPos += fill.qty if buy else -fill.qty
+    pos.netPrice = pos.open_cost / abs(pos.netPos) if pos.netPos else None
     pos.timestamp = fill.timestamp
     return realized, pairs
 

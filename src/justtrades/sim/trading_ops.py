@@ -134,9 +134,23 @@ def _injected(ctx: Ctx) -> None:
         raise Rejected(ctx.reject_reason, "Rejected by the simulator's fault injection")
 
 
+def _order_fields(ctx: Ctx, p: dict[str, Any]) -> tuple[int, str, int, OrderSpec]:
+    """What every placing operation shares: account, symbol, quantity, order version."""
+    acct, qty = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0
+    return acct, str(_req(p, "symbol")), qty, _spec(p)
+
+
+def _object(p: dict[str, Any], name: str, required: bool) -> dict[str, Any] | None:
+    value = p.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, dict):
+        raise _violation(name, value, f"{name} must be an object" + " (required)" * required)
+    return value
+
+
 def place_order(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0, _spec(p)
-    symbol = str(_req(p, "symbol"))
+    acct, symbol, qty, spec = _order_fields(ctx, p)
     _injected(ctx)
     order = ctx.ex.place_order(
         acct, symbol, qty, spec, user_id=ctx.user_id, is_automated=_bool(p, "isAutomated")
@@ -145,14 +159,9 @@ def place_order(ctx: Ctx, p: dict[str, Any]) -> JSON:
 
 
 def place_oso(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0, _spec(p)
-    symbol = str(_req(p, "symbol"))
-    b1 = p.get("bracket1")
-    if not isinstance(b1, dict):
-        raise _violation("bracket1", b1, "bracket1 is required")
-    b2 = p.get("bracket2")
-    if b2 is not None and not isinstance(b2, dict):
-        raise _violation("bracket2", b2, "bracket2 must be an object")
+    acct, symbol, qty, spec = _order_fields(ctx, p)
+    b1, b2 = _object(p, "bracket1", True), _object(p, "bracket2", False)
+    assert b1 is not None
     _injected(ctx)
     entry, first, second = ctx.ex.place_oso(
         acct,
@@ -171,11 +180,9 @@ def place_oso(ctx: Ctx, p: dict[str, Any]) -> JSON:
 
 
 def place_oco(ctx: Ctx, p: dict[str, Any]) -> JSON:
-    acct, qty, spec = _account_id(ctx, p), _int(p, "orderQty", maximum=INT32_MAX) or 0, _spec(p)
-    symbol = str(_req(p, "symbol"))
-    other = p.get("other")
-    if not isinstance(other, dict):
-        raise _violation("other", other, "other is required")
+    acct, symbol, qty, spec = _order_fields(ctx, p)
+    other = _object(p, "other", True)
+    assert other is not None
     _injected(ctx)
     a, b = ctx.ex.place_oco(
         acct,
