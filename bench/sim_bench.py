@@ -221,6 +221,17 @@ def write(rows: list[tuple[str, str]]) -> None:
         "|---|---|",
         *[f"| {a} | {b} |" for a, b in rows],
         "",
+        "Reading:",
+        "- The adapter's own cost per bracket is the 'adapter alone' row; 30 accounts at once",
+        "  take about 30 times that, so one event loop fans out to 30 accounts in a few ms.",
+        "- Against the simulator process, a round trip is mostly HTTP framework time on both",
+        "  sides. The simulator answers one request at a time, so at zero latency a 30-account",
+        "  gather is no faster than a loop (it also opens ~30 connections at once) and the skew",
+        "  is the simulator's queue. With broker latency (the realistic case) gather wins by the",
+        "  ratio shown: a slow account never waits for another.",
+        "- Exchange-core figures bound how fast the simulator and the paper broker can go; a",
+        "  price update costs about 0.5 µs per resting order.",
+        "",
     ]
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
