@@ -265,9 +265,24 @@ def round_to_tick(price: Decimal, tick_size: Decimal) -> Decimal:
 MAX_PRICE = Decimal(10) ** 9  # no futures price comes near; bounds every price we accept
 
 
+MAX_DECIMALS = 10  # the finest tick (6E, 0.00005) has 5
+
+
 def in_price_range(value: Decimal) -> bool:
-    """Finite and below MAX_PRICE in size (checked without arithmetic, which could overflow)."""
-    return value.is_finite() and (value.is_zero() or value.adjusted() < 9)
+    """Finite, below MAX_PRICE in size and with at most MAX_DECIMALS decimal places; checked
+    on the digits, without arithmetic (which could overflow or round a tiny value to 0)."""
+    if not value.is_finite():
+        return False
+    if value.is_zero():
+        return True
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    places = -exponent
+    for digit in reversed(digits):  # 21000.2500 has 2 decimal places, not 4
+        if digit != 0 or places <= 0:
+            break
+        places -= 1
+    return value.adjusted() < 9 and places <= MAX_DECIMALS
 
 
 def is_on_tick(price: Decimal, tick_size: Decimal) -> bool:

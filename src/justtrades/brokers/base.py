@@ -27,6 +27,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from justtrades.instruments import in_price_range
+
 
 class Side(StrEnum):
     BUY = "Buy"
@@ -62,7 +64,10 @@ SENDABLE_TYPES = frozenset(
 MAX_CLIENT_ORDER_ID = 60  # Tradovate allows 64; bracket exits append "-x1", "-x2"
 
 
-WORKING_STATUSES = frozenset({"Working", "Suspended", "PendingNew", "PendingReplace"})
+# "ActiveStrategy": a broker order strategy whose orders are not known yet (see find_order)
+WORKING_STATUSES = frozenset(
+    {"Working", "Suspended", "PendingNew", "PendingReplace", "ActiveStrategy"}
+)
 
 
 def new_client_order_id(prefix: str = "jt") -> str:
@@ -203,8 +208,8 @@ def _client_order_id(value: str) -> None:
 
 
 def _positive(name: str, value: Decimal | None) -> None:
-    if value is not None and value <= 0:
-        raise InvalidRequest(f"{name} must be positive, got {value}")
+    if value is not None and (not in_price_range(value) or value <= 0):
+        raise InvalidRequest(f"{name} must be a positive price below 10^9, got {value}")
 
 
 @dataclass(frozen=True, slots=True)

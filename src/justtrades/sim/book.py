@@ -280,11 +280,13 @@ class OrderBook(ExchangeState):
         for i, leg in enumerate(legs, 1):
             made: list[Order] = []
             if leg.profit_target is not None:
-                spec = OrderSpec(exit_action, "Limit", price=price + leg.profit_target)
+                spec = OrderSpec(
+                    exit_action, "Limit", price=_floor(price + leg.profit_target, tick)
+                )
                 made.append(self._leg_order(account, contract, leg.qty, spec, strategy.id))
                 self._link(strategy, made[-1], f"TP{i}")
             if leg.stop_loss is not None:
-                stop = price + leg.stop_loss
+                stop = _floor(price + leg.stop_loss, tick)
                 if leg.trailing_stop:
                     spec = OrderSpec(
                         exit_action,
@@ -311,3 +313,9 @@ class OrderBook(ExchangeState):
         return self._new_order(
             account, contract, qty, spec, strategy_id=strategy_id, is_automated=True
         )
+
+
+def _floor(price: Decimal, tick: Decimal) -> Decimal:
+    """An exit computed from a fill far from the expected entry may fall at or below zero; it
+    is kept (as one tick) so that the leg and its OCO partner still exist, unreachable."""
+    return price if price > 0 else tick

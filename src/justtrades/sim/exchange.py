@@ -262,9 +262,16 @@ class Exchange(OrderBook):
             spec.cl_ord_id,
         )
         self._check(contract, qty, spec, child=order.ordStatus == "Suspended")
-        if order.strategy_id in self._strategy_legs and qty != self.version(order).orderQty:
-            # its exits are sized from the params: a new entry size would leave them wrong
-            raise Rejected("UnknownReason", "the entry of an order strategy keeps its quantity")
+        legs = self._strategy_legs.get(order.strategy_id or 0)
+        if legs is not None:
+            if qty != self.version(order).orderQty:
+                # its exits are sized from the params: a new entry size would leave them wrong
+                raise Rejected("UnknownReason", "the entry of an order strategy keeps its qty")
+            try:
+                base = spec.price or spec.stop_price or self.last_price(contract)
+                self._check_legs(contract, legs, base)
+            except StrategyRejected as e:
+                raise Rejected("InvalidPrice", str(e)) from None
         cmd = Command(
             self._new_id(),
             order.id,

@@ -108,9 +108,8 @@ def _dispatch(
         return JSONResponse({"failureReason": r.reason, "failureText": r.text})
     except entity_ops.NotFound as e:
         return _error(404, str(e))
-    except (ValueError, ArithmeticError, TypeError, RecursionError) as e:
-        # Last resort: input the checks above did not foresee is still the client's error.
-        return _error(400, f"cannot process this request: {type(e).__name__}: {e}"[:300])
+    except (ValueError, RecursionError) as e:
+        return _error(400, f"cannot process this request: {e}"[:300])
 
 
 def create_sim_app(

@@ -65,7 +65,7 @@ def _dec(v: Any, what: str, tick: Decimal) -> Decimal | None:
 def parse_params(raw: str, action: str, tick: Decimal) -> StrategyParams:
     try:
         data = json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise InvalidParams("params is not a JSON string") from None
     if not isinstance(data, dict):
         raise InvalidParams("params must be a JSON object")
@@ -99,11 +99,14 @@ def parse_params(raw: str, action: str, tick: Decimal) -> StrategyParams:
             if dist is None or dist == 0 or sl is None:
                 raise InvalidParams(f"bracket {i} autoTrail needs stopLoss on the leg and trail")
             trail = AutoTrail(abs(dist), abs(trig or Decimal(0)), abs(freq or tick))
-        legs.append(Leg(qty, tp, sl, bool(b.get("trailingStop", False)), trail))
+        trailing = b.get("trailingStop", False)
+        if not isinstance(trailing, bool):
+            raise InvalidParams(f"bracket {i} trailingStop must be true or false")
+        legs.append(Leg(qty, tp, sl, trailing, trail))
     qty = entry.get("orderQty", sum(leg.qty for leg in legs))
     if not isinstance(qty, int) or isinstance(qty, bool):
         raise InvalidParams("entryVersion.orderQty must be a whole number")
-    if qty != sum(leg.qty for leg in legs):
+    if qty != sum(leg.qty for leg in legs) or qty >= 2**31:
         raise InvalidParams("entryVersion.orderQty must equal the sum of the bracket qtys")
     price = _dec(entry.get("price"), "entryVersion.price", tick)
     stop = _dec(entry.get("stopPrice"), "entryVersion.stopPrice", tick)

@@ -599,3 +599,79 @@ def test_requests_that_can_never_be_valid_are_refused_before_sending() -> None:
         order(order_type=OrderType.MIT, price=Decimal(1))
     with pytest.raises(InvalidRequest):
         order(qty=0)
+
+
+async def test_a_captcha_on_login_blocks_further_logins(
+    clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        login = mock.post("/auth/accesstokenrequest").respond(
+            json={"p-ticket": "c", "p-time": 3600, "p-captcha": True}
+        )
+        broker = TradovateBroker(
+            TradovateClient(TradovateCredentials("demo", "pw"), BASE, clock=clock, http=http)
+        )
+        for _ in range(3):
+            with pytest.raises((RateLimited, AuthFailed)):
+                await broker.list_accounts()
+        assert login.call_count == 1
+
+
+async def test_a_400_that_is_not_about_the_token_is_a_rejection(
+    broker: TradovateBroker, mock: respx.MockRouter
+) -> None:
+    mock.post("/order/placeorder").respond(400, json={"errorText": "Contract MNQZ6 has expired"})
+    with pytest.raises(OrderRejected, match="has expired"):
+        await broker.place_order(order())
+    assert mock.routes[0].call_count == 1  # no new login
+
+
+@pytest.mark.parametrize("answer", [{"orderId": None}, {"commandId": 5}, {"ok": True}])
+async def test_a_placement_answer_without_an_order_id_is_unknown(
+    broker: TradovateBroker, mock: respx.MockRouter, answer: dict[str, object]
+) -> None:
+    mock.post("/order/placeorder").respond(json=answer)
+    with pytest.raises(UnknownOutcome) as info:
+        await broker.place_order(order())
+    assert info.value.client_order_id == "cid-1"
+
+
+async def test_a_renewal_refused_with_an_odd_4xx_keeps_the_valid_token(
+    broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    mock.get("/auth/renewaccesstoken").respond(403, text="Forbidden")
+    route = mock.post("/order/placeorder").respond(json={"orderId": 4})
+    await broker.connect()
+    clock.advance(88 * 60)
+    assert (await broker.place_order(order())).order_id == "4"
+    assert route.calls[-1].request.headers["authorization"] == "Bearer tok-1"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"), [("nan", 15), ("-30", 15), ("inf", 15), ("1e12", 3600), ("0.2", 1)]
+)
+async def test_odd_retry_after_values_are_clamped(
+    broker: TradovateBroker, mock: respx.MockRouter, header: str, expected: float
+) -> None:
+    mock.get("/position/deps").respond(429, headers={"Retry-After": header})
+    with pytest.raises(RateLimited) as info:
+        await broker.get_positions("11")
+    assert info.value.retry_after_secs == expected
+
+
+async def test_cancelling_a_bare_strategy_interrupts_it(
+    broker: TradovateBroker, mock: respx.MockRouter
+) -> None:
+    route = mock.post("/orderStrategy/interruptorderstrategy").respond(
+        json={"orderStrategy": {"id": 10, "status": "StoppedByUser"}}
+    )
+    await broker.cancel_order("11", "strategy:10")
+    assert sent(route) == {"orderStrategyId": 10}
+
+
+def test_non_finite_prices_are_refused_before_sending() -> None:
+    from justtrades.brokers.base import InvalidRequest
+
+    for bad in ("NaN", "Infinity", "1e-30", "1E+12"):
+        with pytest.raises(InvalidRequest):
+            order(order_type=OrderType.LIMIT, price=Decimal(bad))

@@ -1020,3 +1020,30 @@ def test_an_order_strategy_entry_keeps_its_quantity(ex: Exchange, acct: int) -> 
         ex.modify_order(entry.id, 3, buy("Limit", price=D(20900)))
     ex.modify_order(entry.id, 2, buy("Limit", price=D(20950)))
     assert ex.version(entry).price == D(20950)
+
+
+def test_a_strategy_entry_cannot_move_its_exits_below_zero(ex: Exchange, acct: int) -> None:
+    params = json.dumps(
+        {
+            "entryVersion": {"orderQty": 1, "orderType": "Limit", "price": 20000},
+            "brackets": [{"qty": 1, "profitTarget": 10, "stopLoss": -15000}],
+        }
+    )
+    strategy = ex.start_order_strategy(acct, MNQ, "Buy", params)
+    [entry] = [o for o in ex.tables["order"].values() if o.strategy_id == strategy.id]
+    with pytest.raises(Rejected, match="InvalidPrice"):
+        ex.modify_order(entry.id, 1, buy("Limit", price=D(10000)))
+
+
+def test_exits_from_a_gapped_fill_never_go_below_zero(ex: Exchange, acct: int) -> None:
+    params = json.dumps(
+        {
+            "entryVersion": {"orderQty": 1, "orderType": "Stop", "stopPrice": 20000},
+            "brackets": [{"qty": 1, "profitTarget": -19990, "stopLoss": 10}],
+        }
+    )
+    ex.start_order_strategy(acct, MNQ, "Sell", params)
+    ex.set_price(MNQ, D(5000))  # gaps far through the stop entry
+    exits = [ex.version(o) for o in ex.tables["order"].values() if o.is_working]
+    prices = sorted(v.price or v.stopPrice for v in exits)
+    assert prices == [D("0.25"), D(5010)]

@@ -23,6 +23,7 @@ from justtrades.brokers.base import (
     CashBalance,
     FillReport,
     FlattenAck,
+    InvalidRequest,
     ModifyRequest,
     OrderAck,
     OrderRejected,
@@ -50,15 +51,30 @@ def _order_result(data: Any, what: str) -> dict[str, Any]:
     if reason and reason != "Success":
         raise OrderRejected(str(reason), str(data.get("failureText") or ""))
     if data.get("violations"):
-        texts = "; ".join(str(v.get("description", v)) for v in data["violations"])
+        violations = data["violations"]
+        items = violations if isinstance(violations, list) else [violations]
+        texts = "; ".join(
+            str(v.get("description", v)) if isinstance(v, dict) else str(v) for v in items
+        )
         raise OrderRejected("Violation", texts)
     if data.get("errorText"):
         raise OrderRejected("UnknownReason", str(data["errorText"]))
-    if "orderId" not in data and "commandId" not in data and what != "order/liquidateposition":
-        raise UnknownOutcome(f"{what}: answer without an id {data!r:.200}")
     return data
 
 
+def _needs(key: str) -> Callable[[Any, str], dict[str, Any]]:
+    """An order result that must carry `key` (not null): without it the outcome is unknown."""
+
+    def parse(data: Any, what: str) -> dict[str, Any]:
+        result = _order_result(data, what)
+        if result.get(key) is None:
+            raise UnknownOutcome(f"{what}: answer without {key}: {data!r:.200}")
+        return result
+
+    return parse
+
+
+STRATEGY_PREFIX = "strategy:"
 _FAILED_STRATEGY = frozenset({"ExecutionFailed", "NotEnoughLiquidity", "StoppedByUser"})
 
 
@@ -67,13 +83,20 @@ def _strategy_result(data: Any, what: str) -> dict[str, Any]:
     if isinstance(data, dict) and data.get("errorText"):
         raise OrderRejected("StrategyRejected", str(data["errorText"]))
     strategy = data.get("orderStrategy") if isinstance(data, dict) else None
-    if not isinstance(strategy, dict) or "id" not in strategy:
+    if not isinstance(strategy, dict) or strategy.get("id") is None:
         raise UnknownOutcome(f"{what}: answer without an order strategy {data!r:.200}")
     if strategy.get("status") in _FAILED_STRATEGY:
         text = strategy.get("failureMessage") or strategy["status"]
         raise OrderRejected(str(strategy["status"]), str(text))
     result: dict[str, Any] = data
     return result
+
+
+def _strategy_ok(data: Any, what: str) -> dict[str, Any]:
+    """interruptorderstrategy: only an errorText is a failure."""
+    if isinstance(data, dict) and data.get("errorText"):
+        raise OrderRejected("StrategyRejected", str(data["errorText"]))
+    return data if isinstance(data, dict) else {}
 
 
 class TradovateBroker:
@@ -209,7 +232,7 @@ class TradovateBroker:
         except (ValueError, AttributeError):
             entry = {}
         return OrderReport(
-            order_id=f"strategy:{strategy['id']}",
+            order_id=f"{STRATEGY_PREFIX}{strategy['id']}",
             account_id=account_id,
             symbol=await self._contract_name(int(strategy["contractId"])),
             side=Side(strategy["action"]),
@@ -274,7 +297,9 @@ class TradovateBroker:
             timeInForce=request.time_in_force,
             isAutomated=True,
         )
-        data = await self._mutate("order/placeorder", body, request.client_order_id)
+        data = await self._mutate(
+            "order/placeorder", body, request.client_order_id, _needs("orderId")
+        )
         return OrderAck(str(data["orderId"]), request.client_order_id)
 
     async def place_bracket(self, request: BracketRequest) -> BracketAck:
@@ -306,7 +331,7 @@ class TradovateBroker:
                     x.peg,
                     f"{cid}-x{i}",
                 )
-            data = await self._mutate("order/placeoso", body, cid)
+            data = await self._mutate("order/placeoso", body, cid, _needs("orderId"))
             ids = tuple(str(data[k]) for k in ("oso1Id", "oso2Id") if data.get(k) is not None)
             return BracketAck(cid, entry_order_id=str(data["orderId"]), exit_order_ids=ids)
         body = {
@@ -321,9 +346,16 @@ class TradovateBroker:
         return BracketAck(cid, strategy_id=str(data["orderStrategy"]["id"]))
 
     async def cancel_order(self, account_id: str, order_id: str) -> None:
-        await self._mutate("order/cancelorder", {"orderId": int(order_id), "isAutomated": True})
+        if order_id.startswith(STRATEGY_PREFIX):  # what find_order reports for a bare strategy
+            body = {"orderStrategyId": int(order_id.removeprefix(STRATEGY_PREFIX))}
+            await self._mutate("orderStrategy/interruptorderstrategy", body, None, _strategy_ok)
+            return
+        body = {"orderId": int(order_id), "isAutomated": True}
+        await self._mutate("order/cancelorder", body, parse=_needs("commandId"))
 
     async def modify_order(self, request: ModifyRequest) -> None:
+        if request.order_id.startswith(STRATEGY_PREFIX):
+            raise InvalidRequest("an order strategy cannot be modified as an order")
         tick = self._resolve(request.symbol).spec.tick_size
         body: dict[str, Any] = {
             "orderId": int(request.order_id),
@@ -335,7 +367,7 @@ class TradovateBroker:
             body["price"] = float(brackets.to_tick(request.price, tick) or 0)
         if request.stop_price is not None:
             body["stopPrice"] = float(brackets.to_tick(request.stop_price, tick) or 0)
-        await self._mutate("order/modifyorder", body)
+        await self._mutate("order/modifyorder", body, parse=_needs("commandId"))
 
     async def flatten(self, account_id: str, symbol: str) -> FlattenAck:
         contract_id = await self._contract_id(self._resolve(symbol))

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,15 +133,21 @@ class TradovateClient:
         left = self._auth_blocked_until - self.clock.monotonic()
         if left > 0:
             raise AuthFailed(f"{self._auth_failure} (not retried for {left:.0f} s)")
-        data = await self._send("auth/accesstokenrequest", self.credentials.body(), auth=False)
         try:
-            self._take_token(data, "login")
+            body = self.credentials.body()
+            self._take_token(await self._send("auth/accesstokenrequest", body, auth=False), "login")
         except AuthFailed as e:
             self._auth_backoff_secs = min(max(self._auth_backoff_secs * 2, 60.0), 3600.0)
-            self._auth_blocked_until = self.clock.monotonic() + self._auth_backoff_secs
-            self._auth_failure = str(e)
+            self._block_logins(self._auth_backoff_secs, str(e))
+            raise
+        except RateLimited as e:  # a captcha or a long penalty: no new attempt before it ends
+            self._block_logins(e.retry_after_secs, f"Tradovate login refused: {e}")
             raise
         self._auth_backoff_secs = 0.0
+
+    def _block_logins(self, secs: float, why: str) -> None:
+        self._auth_blocked_until = self.clock.monotonic() + secs
+        self._auth_failure = why
 
     async def renew(self) -> None:
         data = await self._send("auth/renewaccesstoken", None, auth=True, method="GET")
@@ -178,9 +185,9 @@ class TradovateClient:
                     return
                 except (AuthFailed, AuthExpired):
                     pass  # renewal refused: a fresh login follows
-                except (BrokerUnavailable, RateLimited):
-                    # A passing failure: the current token is still valid; use it, and try
-                    # renewing again in 30 s rather than on every call.
+                except BrokerError:
+                    # Any other failure (5xx, 429, an odd 4xx): the current token is still
+                    # valid; use it, and try renewing again in 30 s rather than on every call.
                     self._renew_retry_at = self.clock.now() + timedelta(seconds=30)
                     return
             await self.login()
@@ -250,7 +257,9 @@ class TradovateClient:
             wait = float(header) if header else 0.0
         except ValueError:
             wait = 0.0
-        if not wait:
+        if math.isfinite(wait) and wait > 0:
+            wait = min(max(wait, 1.0), 3600.0)
+        else:
             self._backoff_secs = min(max(self._backoff_secs * 2, 15.0), 3600.0)
             wait = self._backoff_secs
         self._cooldown_until = self.clock.monotonic() + wait
@@ -307,8 +316,8 @@ class TradovateClient:
 
 
 def _about_token(response: httpx.Response) -> bool:
-    text = _text(response).lower()
-    return "token" in text or "expired" in text
+    """A 400 that says the access token is bad ("Expired Access Token"), not any 400."""
+    return "access token" in _text(response).lower()
 
 
 def _text(response: httpx.Response) -> str:
