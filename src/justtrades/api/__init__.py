@@ -1,0 +1,1 @@
+"""HTTP edge: webhook, REST API v1, monitoring."""

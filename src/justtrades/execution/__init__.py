@@ -1,0 +1,1 @@
+"""The trading core: signal parsing, settings, planning (pure); queue, workers, executor."""

@@ -1,0 +1,1 @@
+"""Database tables (SQLModel), one module per aggregate, and the async engine/session."""
