@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from types import TracebackType
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,16 +15,26 @@ from justtrades.sim.server import SimState, create_sim_app
 
 
 class SimServer:
-    """The simulator served by uvicorn inside the running event loop.
+    """The simulator (or any ASGI app, with lifespan="on") served by uvicorn inside the running
+    event loop.
 
     `async with SimServer(app) as sim:` listens on 127.0.0.1 (port 0 picks a free one) and
     gives `sim.base_url` (`http://127.0.0.1:PORT`) and `sim.exchange`.
     """
 
-    def __init__(self, app: FastAPI | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        app: FastAPI | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        lifespan: Literal["on", "off"] = "off",
+    ):
         self.app = app or create_sim_app()
         self.host = host
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            self.app, host=host, port=port, log_level="warning", lifespan=lifespan
+        )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
         self.port = port

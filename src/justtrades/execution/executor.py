@@ -1,0 +1,168 @@
+"""Carries out one trader's plan for one signal, recording every broker call.
+
+The call's record is written (outcome "sent", with its client order id) BEFORE the broker is
+asked, and completed after: a crash in between leaves a record that reconciliation can settle
+by client order id, never a silent order. A failed step stops the plan: nothing is entered
+after a close that did not happen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from justtrades.brokers.base import (
+    BracketRequest,
+    Broker,
+    BrokerError,
+    OrderRejected,
+    OrderRequest,
+    UnknownOutcome,
+)
+from justtrades.execution.planner import Enter, Flatten, Plan
+
+
+class CallLog(Protocol):
+    """Where broker calls are recorded (the database in the service, a list in tests)."""
+
+    async def started(
+        self, seq: int, endpoint: str, client_order_id: str | None, request: dict[str, Any]
+    ) -> int: ...
+
+    async def finished(
+        self,
+        call_id: int,
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+    ) -> None: ...
+
+
+@dataclass
+class StepResult:
+    ok: bool
+    outcome: str  # ok | rejected | unknown | failed
+    detail: str = ""
+
+
+@dataclass
+class ExecutionResult:
+    ok: bool
+    summary: str
+    steps: list[StepResult] = field(default_factory=list)
+
+
+def outcome_of(error: BaseException) -> str:
+    if isinstance(error, OrderRejected):
+        return "rejected"
+    if isinstance(error, UnknownOutcome):
+        return "unknown"
+    return "failed"
+
+
+async def recorded(
+    log: CallLog,
+    seq: int,
+    endpoint: str,
+    client_order_id: str | None,
+    request: dict[str, Any],
+    call: Callable[[], Awaitable[dict[str, Any]]],
+) -> tuple[dict[str, Any] | None, BrokerError | None]:
+    """Record, call, record: the one way any broker call of an execution is made."""
+    call_id = await log.started(seq, endpoint, client_order_id, request)
+    started = time.perf_counter()
+    try:
+        response = await call()
+    except BrokerError as e:
+        latency = (time.perf_counter() - started) * 1000
+        await log.finished(call_id, outcome_of(e), None, f"{type(e).__name__}: {e}", latency)
+        return None, e
+    latency = (time.perf_counter() - started) * 1000
+    await log.finished(call_id, "ok", response, None, latency)
+    return response, None
+
+
+def _str(v: Decimal | None) -> str | None:
+    return None if v is None else str(v)
+
+
+async def execute(
+    plan: Plan,
+    broker: Broker,
+    account_id: str,
+    log: CallLog,
+    new_client_id: Callable[[int], str],
+    reference_price: Decimal | None,
+    first_seq: int = 1,
+) -> ExecutionResult:
+    """Run the plan's steps in order; stop at the first failure."""
+    result = ExecutionResult(ok=True, summary=plan.note or "nothing to do")
+    for seq, step in enumerate(plan.steps, first_seq):
+        if isinstance(step, Flatten):
+
+            async def flatten() -> dict[str, Any]:
+                ack = await broker.flatten(account_id, plan.symbol)
+                return {"order_id": ack.order_id}
+
+            _, error = await recorded(
+                log, seq, "flatten", None, {"symbol": plan.symbol, "reason": step.reason}, flatten
+            )
+        else:
+            assert isinstance(step, Enter)
+            cid = new_client_id(seq)
+            request: dict[str, Any] = {
+                "symbol": plan.symbol,
+                "side": step.side.value,
+                "qty": step.qty,
+            }
+            if step.legs:
+                request["legs"] = [
+                    {
+                        "qty": g.qty,
+                        "take_profit": _str(g.take_profit),
+                        "stop_loss": _str(g.stop_loss),
+                        "trailing": g.trailing,
+                        "trail_trigger": _str(g.trail_trigger),
+                    }
+                    for g in step.legs
+                ]
+                bracket = BracketRequest(
+                    account_id,
+                    plan.symbol,
+                    step.side,
+                    step.legs,
+                    cid,
+                    reference_price=reference_price,
+                )
+
+                async def place_bracket(req: BracketRequest = bracket) -> dict[str, Any]:
+                    ack = await broker.place_bracket(req)
+                    return {
+                        "entry_order_id": ack.entry_order_id,
+                        "strategy_id": ack.strategy_id,
+                        "exit_order_ids": list(ack.exit_order_ids),
+                    }
+
+                _, error = await recorded(log, seq, "place_bracket", cid, request, place_bracket)
+            else:
+                order = OrderRequest(account_id, plan.symbol, step.side, step.qty, cid)
+
+                async def place_order(req: OrderRequest = order) -> dict[str, Any]:
+                    ack = await broker.place_order(req)
+                    return {"order_id": ack.order_id}
+
+                _, error = await recorded(log, seq, "place_order", cid, request, place_order)
+        if error is not None:
+            outcome = outcome_of(error)
+            result.steps.append(StepResult(False, outcome, str(error)))
+            result.ok = False
+            result.summary = f"step {seq - first_seq + 1} ({step.describe()}) {outcome}: {error}"
+            return result
+        result.steps.append(StepResult(True, "ok", step.describe()))
+    if plan.steps:
+        result.summary = f"{plan.note}: " + "; ".join(s.detail for s in result.steps)
+    return result
