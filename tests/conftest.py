@@ -11,6 +11,8 @@ from justtrades.sim.exchange import Exchange
 from justtrades.sim.runner import SimServer
 from justtrades.sim.server import create_sim_app
 
+pytest_plugins = ["tests.dbfixtures"]
+
 
 @pytest.fixture
 def clock() -> FakeClock:

@@ -1,12 +1,90 @@
-"""The `justtrades` command."""
+"""The `justtrades` command: serve, db upgrade, user create, apikey create, demo, sim."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 
 from justtrades.sim.auth import DEFAULT_TOKEN_TTL_SECS
+
+
+def _settings(args: argparse.Namespace) -> object:
+    from justtrades.config import Settings
+
+    overrides = {
+        k: v
+        for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+        if v is not None
+    }
+    return Settings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from justtrades.app import create_app, setup_logging
+    from justtrades.config import Settings
+    from justtrades.models.db import upgrade
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    setup_logging(settings)
+    asyncio.run(upgrade(settings.database_url))
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from justtrades.config import Settings
+    from justtrades.models.db import upgrade
+
+    settings = Settings()
+    asyncio.run(upgrade(settings.database_url))
+    print(f"database at head: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+async def _with_session(action: str, args: argparse.Namespace) -> int:
+    from justtrades.admin import AdminError, create_api_key, create_user, user_by_email
+    from justtrades.clock import SystemClock
+    from justtrades.config import Settings
+    from justtrades.models.db import create_engine, session_factory, upgrade
+
+    settings = Settings()
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    clock = SystemClock()
+    try:
+        async with session_factory(engine)() as s:
+            if action == "user":
+                user = await create_user(s, clock, args.email, args.password, admin=args.admin)
+                print(f"user {user.email} created" + (" (admin)" if args.admin else ""))
+            else:
+                found = await user_by_email(s, args.email)
+                if found is None:
+                    raise AdminError(f"no user {args.email}")
+                print(await create_api_key(s, clock, found, args.name))
+            await s.commit()
+    except AdminError as e:
+        print(f"justtrades: {e}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from justtrades.config import Settings
+    from justtrades.demo import run_demo
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(settings, sim_port=args.sim_port))
+    return 0
 
 
 def _sim_tradovate(args: argparse.Namespace) -> int:
@@ -28,6 +106,39 @@ def _sim_tradovate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="justtrades", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service (migrates the database first)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=_serve)
+
+    db = commands.add_parser("db", help="database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate to the latest schema").set_defaults(
+        func=_db_upgrade
+    )
+
+    user = commands.add_parser("user", help="users")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--admin", action="store_true")
+    create.set_defaults(func=lambda a: asyncio.run(_with_session("user", a)))
+
+    apikey = commands.add_parser("apikey", help="API keys")
+    apikey_commands = apikey.add_subparsers(dest="apikey_command", required=True)
+    new_key = apikey_commands.add_parser("create", help="create an API key (printed once)")
+    new_key.add_argument("--email", required=True)
+    new_key.add_argument("--name", default="cli")
+    new_key.set_defaults(func=lambda a: asyncio.run(_with_session("apikey", a)))
+
+    demo = commands.add_parser("demo", help="run everything with the built-in simulator")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--sim-port", type=int, default=8700)
+    demo.set_defaults(func=_demo)
+
     sim = commands.add_parser("sim", help="run a broker simulator")
     brokers = sim.add_subparsers(dest="broker", required=True)
     tv = brokers.add_parser("tradovate", help="the Tradovate-compatible simulator")

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.helpers import eventually
 
 from justtrades.brokers.base import (
     OrderRejected,
@@ -21,6 +20,7 @@ from justtrades.brokers.base import (
 from justtrades.brokers.tradovate import TradovateBroker, TradovateClient, TradovateCredentials
 from justtrades.clock import FakeClock
 from justtrades.sim.runner import SimServer
+from tests.helpers import eventually
 
 
 @pytest.fixture

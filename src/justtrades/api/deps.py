@@ -1,0 +1,66 @@
+"""Request dependencies: services, a request-scoped session, the API-key user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from justtrades.app import Services
+from justtrades.crypto import hash_api_key
+from justtrades.models import ApiKey, User
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `justtrades apikey create`")
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def session(svc: Annotated[Services, Depends(services)]) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed when the handler returns, rolled back on error."""
+    async with svc.sessions() as s:
+        try:
+            yield s
+            await s.commit()
+        except BaseException:
+            await s.rollback()
+            raise
+
+
+async def current_user(
+    s: Annotated[AsyncSession, Depends(session)],
+    svc: Annotated[Services, Depends(services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(
+            401,
+            "missing API key: send Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key_hash = hash_api_key(credentials.credentials)
+    row = (
+        await s.execute(
+            select(ApiKey, User)
+            .join(User, ApiKey.user_id == User.id)  # type: ignore[arg-type]
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at == None)  # noqa: E711
+        )
+    ).first()
+    if row is None:
+        raise HTTPException(
+            401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    key, user = row
+    key.last_used_at = svc.clock.now()
+    return user
+
+
+Session = Annotated[AsyncSession, Depends(session)]
+CurrentUser = Annotated[User, Depends(current_user)]
+Svc = Annotated[Services, Depends(services)]

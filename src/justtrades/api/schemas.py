@@ -1,0 +1,164 @@
+"""Request and response bodies of the REST API. Settings use RiskSettings itself: one name per
+setting from the database through the API to the form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from justtrades.execution.settings import RiskSettings
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConnectionIn(Strict):
+    broker: Literal["tradovate", "paper"] = "tradovate"
+    name: str = Field(min_length=1, max_length=100)
+    environment: Literal["demo", "live", "custom"] = "demo"
+    base_url: str | None = Field(
+        None, max_length=300, description="any Tradovate-compatible URL (a simulator's /v1)"
+    )
+    username: str | None = Field(None, max_length=64)
+    password: str | None = Field(None, max_length=64, repr=False)
+    app_id: str | None = Field(None, max_length=64)
+    app_version: str | None = Field(None, max_length=64)
+    cid: int | str | None = None
+    sec: str | None = Field(None, max_length=8192, repr=False)
+    device_id: str | None = Field(None, max_length=64)
+
+
+class AccountOut(BaseModel):
+    id: int
+    connection_id: int
+    broker_account_id: str
+    name: str
+    active: bool
+
+
+class ConnectionOut(BaseModel):
+    id: int
+    broker: str
+    name: str
+    environment: str
+    base_url: str | None
+    username: str | None
+    status: str
+    last_error: str | None
+    created_at: datetime
+    accounts: list[AccountOut] = []
+
+
+class StrategyIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    symbol: str = Field("MNQ1!", min_length=1, max_length=32, description="default ticker")
+    enabled: bool = True
+    settings: RiskSettings = RiskSettings()
+
+
+class StrategyPatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    symbol: str | None = Field(None, min_length=1, max_length=32)
+    enabled: bool | None = None
+    settings: RiskSettings | None = None
+    rotate_token: bool = Field(False, description="issue a new webhook URL (the old one dies)")
+
+
+class StrategyOut(BaseModel):
+    id: int
+    name: str
+    symbol: str
+    enabled: bool
+    settings: RiskSettings
+    webhook_url: str
+    created_at: datetime
+
+
+class TraderIn(Strict):
+    strategy_id: int
+    account_id: int
+    enabled: bool = True
+    multiplier: Decimal = Field(Decimal(1), gt=0, le=1000)
+    settings: RiskSettings = RiskSettings()
+
+
+class TraderPatch(Strict):
+    enabled: bool | None = None
+    multiplier: Decimal | None = Field(None, gt=0, le=1000)
+    settings: RiskSettings | None = None
+
+
+class TraderOut(BaseModel):
+    id: int
+    strategy_id: int
+    account_id: int
+    enabled: bool
+    multiplier: Decimal
+    settings: RiskSettings
+
+
+class BrokerCallOut(BaseModel):
+    seq: int
+    endpoint: str
+    client_order_id: str | None
+    request: Any
+    response: Any
+    outcome: str
+    error: str | None
+    latency_ms: float | None
+    started_at: datetime
+
+
+class ExecutionOut(BaseModel):
+    id: int
+    trader_id: int | None
+    account_id: int | None
+    symbol: str | None
+    status: str
+    plan: Any
+    result: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    broker_calls: list[BrokerCallOut] = []
+
+
+class SignalOut(BaseModel):
+    id: int
+    strategy_id: int
+    received_at: datetime
+    status: str
+    status_reason: str | None
+    error: str | None
+    intent: Any
+    body: str
+    finished_at: datetime | None
+    executions: list[ExecutionOut] | None = None
+
+
+class WorkingOrderOut(BaseModel):
+    order_id: str
+    side: str
+    qty: int
+    order_type: str
+    price: Decimal | None
+    stop_price: Decimal | None
+    status: str
+
+
+class PositionOut(BaseModel):
+    account_id: int
+    account_name: str
+    symbol: str
+    net_pos: int
+    avg_price: Decimal | None
+    working_orders: list[WorkingOrderOut] = []
+
+
+class PositionsOut(BaseModel):
+    positions: list[PositionOut]
+    errors: dict[str, str] = {}

@@ -1,0 +1,50 @@
+"""POST /webhook/{token}: TradingView's alert. Answers in milliseconds; never a broker call."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from justtrades.app import Services
+from justtrades.execution.engine import BadSignal, UnknownToken
+
+router = APIRouter(tags=["webhook"])
+MAX_BODY = 65_536
+NOT_FOUND = {"error": "unknown webhook URL"}
+
+
+@router.post("/webhook/{token}", summary="Receive a TradingView alert")
+async def receive(token: str, request: Request) -> JSONResponse:
+    """Body: JSON (`{"action": "buy", "ticker": "MNQ1!", ...}`) or plain text (`buy MNQ1!`).
+    200 with the signal id when accepted (the outcome is recorded, also when a filter blocks
+    it); 404 for an unknown token; 4xx with the reason for a body that cannot be understood."""
+    svc: Services = request.app.state.services
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
+    try:
+        accepted = await svc.engine.accept(token, body, request.headers.get("content-type"))
+    except UnknownToken:
+        return JSONResponse(NOT_FOUND, status_code=404)
+    except BadSignal as e:
+        return JSONResponse({"error": e.message, "signal_id": e.signal_id}, status_code=422)
+    out: dict[str, object] = {"signal_id": accepted.signal_id, "status": accepted.status}
+    if accepted.detail:
+        out["detail"] = accepted.detail
+    return JSONResponse(out)
+
+
+@router.get("/webhook/{token}", summary="Check that a webhook URL is live")
+async def live(token: str, request: Request) -> JSONResponse:
+    svc: Services = request.app.state.services
+    strategy = svc.engine.cache.by_token(token)
+    if strategy is None:
+        return JSONResponse(NOT_FOUND, status_code=404)
+    return JSONResponse(
+        {
+            "live": True,
+            "strategy": strategy.name,
+            "enabled": strategy.enabled,
+            "hint": "POST your TradingView alert message to this URL",
+        }
+    )

@@ -1,0 +1,92 @@
+"""create_app(settings): the one place where components are built, started and stopped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from justtrades import __version__, logs
+from justtrades.brokers.registry import BrokerRegistry
+from justtrades.clock import Clock, SystemClock
+from justtrades.config import Settings
+from justtrades.crypto import SecretBox
+from justtrades.execution.engine import Engine
+from justtrades.models.db import create_engine, session_factory
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    registry: BrokerRegistry
+    engine: Engine
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = create_engine(settings.database_url)
+    sessions = session_factory(db)
+    box = SecretBox(settings.resolved_secret_key())
+    registry = BrokerRegistry(box, clock)
+    engine = Engine(
+        sessions,
+        registry,
+        clock,
+        dedup_window_secs=settings.dedup_window_secs,
+        max_signal_age_secs=settings.max_signal_age_secs,
+    )
+    return Services(settings, clock, db, sessions, box, registry, engine)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    from justtrades.api.monitoring import router as monitoring_router
+    from justtrades.api.v1 import router as v1_router
+    from justtrades.api.webhook import router as webhook_router
+
+    settings = settings or Settings()
+    services = build_services(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.engine.start()
+        try:
+            yield
+        finally:
+            await services.engine.stop()
+            await services.registry.close()
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="Just Trades",
+        version=__version__,
+        description="TradingView alerts to futures orders on many broker accounts. "
+        "Authenticate with `Authorization: Bearer <API key>` (`justtrades apikey create`).",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.include_router(webhook_router)
+    app.include_router(v1_router)
+    app.include_router(monitoring_router)
+    return app
+
+
+def setup_logging(settings: Settings) -> None:
+    logs.setup(settings.log_level)

@@ -1,0 +1,469 @@
+"""The signal engine: intake (the webhook's hot path), dispatch in arrival order, parallel
+execution per trader, and recovery after a restart.
+
+    webhook -> accept(): cached strategy, parse, dedup, INSERT signal, queue   (no broker call)
+    dispatcher: signal by signal, in arrival order: expire if too old, load the enabled
+      traders, take one lane ticket per (account, symbol), then run every trader at once
+    trader: wait for its lane turn -> broker position -> plan -> execute (every call recorded)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import select
+
+from justtrades.brokers.base import BrokerError
+from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
+from justtrades.clock import Clock
+from justtrades.execution import planner
+from justtrades.execution.executor import execute, recorded
+from justtrades.execution.intake import (
+    Deduper,
+    SignalJob,
+    SignalQueue,
+    StrategyCache,
+    StrategyEntry,
+    body_hash,
+)
+from justtrades.execution.lanes import Lanes, Ticket
+from justtrades.execution.records import DbCallLog, finish_execution, start_execution
+from justtrades.execution.settings import (
+    EffectiveSettings,
+    RiskSettings,
+    SettingsConflict,
+    alert_layer,
+    effective_settings,
+)
+from justtrades.execution.signal import SignalError, SignalIntent, parse_signal
+from justtrades.instruments import Contract, UnknownInstrument, resolve
+from justtrades.logs import bind, event
+from justtrades.models import Account, BrokerConnection, Signal, Strategy, Trader
+
+log = logging.getLogger("justtrades.engine")
+MAX_BODY_STORED = 65_536
+
+
+class UnknownToken(Exception):
+    pass
+
+
+class BadSignal(Exception):
+    def __init__(self, message: str, signal_id: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.signal_id = signal_id
+
+
+@dataclass(frozen=True)
+class Accepted:
+    signal_id: int
+    status: str  # accepted | duplicate | ignored
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TraderJob:
+    trader_id: int
+    account_id: int
+    broker_account_id: str
+    connection: ConnectionSpec
+    settings: EffectiveSettings | None
+    contract: Contract | None
+    problem: str | None  # why this trader cannot trade this signal
+
+
+def entry_of(row: Strategy) -> StrategyEntry:
+    assert row.id is not None
+    return StrategyEntry(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        token=row.webhook_token,
+        enabled=row.enabled,
+        symbol=row.symbol,
+        settings=RiskSettings.model_validate(row.settings or {}),
+    )
+
+
+class Engine:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: BrokerRegistry,
+        clock: Clock,
+        *,
+        dedup_window_secs: float = 30,
+        max_signal_age_secs: float = 30,
+    ) -> None:
+        self.sessions = sessions
+        self.registry = registry
+        self.clock = clock
+        self.max_signal_age_secs = max_signal_age_secs
+        self.cache = StrategyCache()
+        self.dedup = Deduper(dedup_window_secs)
+        self.queue = SignalQueue()
+        self.lanes = Lanes()
+        self.running: set[asyncio.Task[None]] = set()
+        self.dispatcher: asyncio.Task[None] | None = None
+        self.last_signal_at: datetime | None = None
+        self.counts: dict[str, int] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.load_strategies()
+        await self.recover()
+        self.dispatcher = asyncio.create_task(self._dispatch_loop(), name="signal-dispatcher")
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.cancel()
+            await asyncio.gather(self.dispatcher, return_exceptions=True)
+        if self.running:
+            await asyncio.wait(self.running, timeout=10)
+        for task in list(self.running):
+            task.cancel()
+
+    @property
+    def alive(self) -> bool:
+        return self.dispatcher is not None and not self.dispatcher.done()
+
+    async def load_strategies(self) -> None:
+        async with self.sessions() as s:
+            for row in (await s.execute(select(Strategy))).scalars():
+                self.cache.put(entry_of(row))
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    # --- intake --------------------------------------------------------------------------------
+
+    async def accept(self, token: str, body: bytes, content_type: str | None) -> Accepted:
+        """The webhook: one INSERT, no broker call. Raises UnknownToken or BadSignal."""
+        strategy = self.cache.by_token(token)
+        if strategy is None:
+            raise UnknownToken
+        now = self.clock.now()
+        self.last_signal_at = now
+        digest = body_hash(body)
+        row = Signal(
+            user_id=strategy.user_id,
+            strategy_id=strategy.id,
+            received_at=now,
+            content_type=(content_type or "")[:100] or None,
+            body=body[:MAX_BODY_STORED].decode("utf-8", errors="replace"),
+            body_hash=digest,
+            status="accepted",
+        )
+        try:
+            intent = parse_signal(body, content_type)
+            alert_layer(intent.overrides.model_dump(exclude_none=True))  # refuse bad overrides now
+        except (SignalError, ValueError) as e:
+            row.status, row.error, row.finished_at = "rejected", str(e), now
+            signal_id = await self._insert(row)
+            self._count("rejected")
+            raise BadSignal(str(e), signal_id) from None
+        row.intent = intent.model_dump(mode="json")
+        mono = self.clock.monotonic()
+        repeated = self.dedup.check(strategy.id, digest, mono)
+        if repeated is not None:
+            row.status, row.finished_at = "duplicate", now
+            row.status_reason = f"same body as signal {repeated} within the dedup window"
+            self._count("duplicate")
+            return Accepted(await self._insert(row), "duplicate", row.status_reason)
+        if not strategy.enabled:
+            row.status, row.status_reason, row.finished_at = "ignored", "strategy disabled", now
+            self._count("ignored")
+            return Accepted(await self._insert(row), "ignored", "strategy disabled")
+        signal_id = await self._insert(row)
+        self.dedup.add(strategy.id, digest, mono, signal_id)
+        self.queue.put(SignalJob(signal_id, strategy.id, now, intent))
+        self._count("accepted")
+        return Accepted(signal_id, "accepted")
+
+    async def _insert(self, row: Signal) -> int:
+        async with self.sessions() as s:
+            s.add(row)
+            await s.commit()
+        assert row.id is not None
+        return row.id
+
+    # --- recovery ------------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Accepted but not executed before a restart: executed if still fresh, else expired.
+        A signal that was executing is not re-run (it may have orders): it is marked
+        interrupted, for reconciliation."""
+        now = self.clock.now()
+        async with self.sessions() as s:
+            rows = (
+                (
+                    await s.execute(
+                        select(Signal)
+                        .where(Signal.status.in_(["accepted", "executing"]))  # type: ignore[attr-defined]
+                        .order_by(Signal.id)  # type: ignore[arg-type]
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for row in rows:
+                age = (now - row.received_at).total_seconds()
+                if row.status == "executing":
+                    row.status, row.finished_at = "interrupted", now
+                    row.status_reason = "the service stopped while executing; reconcile"
+                elif age > self.max_signal_age_secs or row.intent is None:
+                    row.status, row.finished_at = "expired", now
+                    row.status_reason = (
+                        f"not executed before a restart; {age:.1f} s old, "
+                        f"older than the maximum of {self.max_signal_age_secs:g} s"
+                    )
+                else:
+                    assert row.id is not None
+                    intent = SignalIntent.model_validate(row.intent)
+                    self.queue.put(SignalJob(row.id, row.strategy_id, row.received_at, intent))
+                    event(log, "signal recovered", signal_id=row.id, age_secs=round(age, 3))
+            await s.commit()
+
+    # --- dispatch ------------------------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            job = await self.queue.get()
+            try:
+                await self.dispatch(job)
+            except Exception:
+                log.exception("dispatch failed", extra={"fields": {"signal_id": job.signal_id}})
+                await self._finish_signal(job.signal_id, "failed", "internal error in dispatch")
+            finally:
+                self.queue.task_done()
+
+    async def dispatch(self, job: SignalJob) -> None:
+        """Takes every lane ticket of this signal before returning (arrival order), then runs
+        its traders concurrently in the background."""
+        age = (self.clock.now() - job.received_at).total_seconds()
+        if age > self.max_signal_age_secs:
+            await self._finish_signal(
+                job.signal_id,
+                "expired",
+                f"{age:.1f} s old when its turn came (maximum {self.max_signal_age_secs:g} s)",
+            )
+            self._count("expired")
+            return
+        strategy = self.cache.by_id(job.strategy_id)
+        if strategy is None:
+            await self._finish_signal(job.signal_id, "failed", "the strategy no longer exists")
+            return
+        jobs = await self._trader_jobs(strategy, job.intent)
+        if not jobs:
+            await self._finish_signal(job.signal_id, "done", "no enabled trader")
+            return
+        await self._set_signal_status(job.signal_id, "executing")
+        tickets = [
+            (tj, self.lanes.ticket((tj.account_id, tj.contract.name)) if tj.contract else None)
+            for tj in jobs
+        ]
+        task = asyncio.create_task(self._run_signal(job, tickets), name=f"signal-{job.signal_id}")
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+
+    async def _trader_jobs(self, strategy: StrategyEntry, intent: SignalIntent) -> list[TraderJob]:
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Trader, Account, BrokerConnection)
+                    .join(Account, Trader.account_id == Account.id)  # type: ignore[arg-type]
+                    .join(BrokerConnection, Account.connection_id == BrokerConnection.id)  # type: ignore[arg-type]
+                    .where(Trader.strategy_id == strategy.id, Trader.enabled == True)  # noqa: E712
+                    .order_by(Trader.id)  # type: ignore[arg-type]
+                )
+            ).all()
+        jobs: list[TraderJob] = []
+        seen_accounts: set[int] = set()
+        alert = alert_layer(intent.overrides.model_dump(exclude_none=True))
+        today = self.clock.now().date()
+        for trader, account, conn in rows:
+            assert trader.id is not None and account.id is not None and conn.id is not None
+            if account.id in seen_accounts:
+                continue  # one account on two traders of a strategy trades once
+            seen_accounts.add(account.id)
+            spec = ConnectionSpec(
+                conn.id,
+                conn.user_id,
+                conn.broker,
+                conn.environment,
+                conn.base_url,
+                conn.credentials_encrypted,
+                conn.updated_at,
+            )
+            problem: str | None = None
+            eff: EffectiveSettings | None = None
+            contract: Contract | None = None
+            try:
+                eff = effective_settings(
+                    strategy.settings,
+                    RiskSettings.model_validate(trader.settings or {}),
+                    alert,
+                    trader.multiplier,
+                )
+                symbol = eff.custom_ticker or intent.ticker or strategy.symbol
+                contract = resolve(symbol, today)
+            except (SettingsConflict, ValidationError, ValueError) as e:
+                problem = str(e)
+            except UnknownInstrument as e:
+                problem = f"unknown instrument: {e}"
+            if not account.active:
+                problem = "account inactive"
+            jobs.append(
+                TraderJob(
+                    trader.id, account.id, account.broker_account_id, spec, eff, contract, problem
+                )
+            )
+        return jobs
+
+    async def _run_signal(
+        self, job: SignalJob, tickets: list[tuple[TraderJob, Ticket | None]]
+    ) -> None:
+        results = await asyncio.gather(
+            *(self._run_trader(job, tj, ticket) for tj, ticket in tickets), return_exceptions=True
+        )
+        failed = [r for r in results if r is not True]
+        if failed:
+            text = f"{len(failed)} of {len(results)} traders failed"
+            await self._finish_signal(job.signal_id, "failed", text)
+            self._count("failed")
+        else:
+            await self._finish_signal(job.signal_id, "done", f"{len(results)} traders done")
+            self._count("done")
+
+    async def _run_trader(self, job: SignalJob, tj: TraderJob, ticket: Ticket | None) -> bool:
+        with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
+            symbol = tj.contract.name if tj.contract else None
+            execution_id = await start_execution(
+                self.sessions, self.clock, job.signal_id, tj, symbol
+            )
+            if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
+                if ticket is not None:
+                    ticket.release()
+                await finish_execution(
+                    self.sessions,
+                    self.clock,
+                    execution_id,
+                    "failed",
+                    None,
+                    None,
+                    tj.problem or "cannot trade",
+                )
+                return False
+            try:
+                async with ticket:
+                    return await self._trade(job, tj, execution_id, tj.settings, tj.contract)
+            except Exception as e:  # an adapter bug must not take the other traders down
+                log.exception("trader execution crashed")
+                await finish_execution(
+                    self.sessions,
+                    self.clock,
+                    execution_id,
+                    "failed",
+                    None,
+                    None,
+                    f"internal error: {type(e).__name__}: {e}",
+                )
+                return False
+
+    async def _trade(
+        self,
+        job: SignalJob,
+        tj: TraderJob,
+        execution_id: int,
+        eff: EffectiveSettings,
+        contract: Contract,
+    ) -> bool:
+        age = (self.clock.now() - job.received_at).total_seconds()
+        if age > self.max_signal_age_secs:
+            await finish_execution(
+                self.sessions,
+                self.clock,
+                execution_id,
+                "skipped",
+                None,
+                None,
+                f"expired while waiting for its turn ({age:.1f} s)",
+            )
+            return True
+        broker = self.registry.get(tj.connection)
+        calls = DbCallLog(self.sessions, self.clock, execution_id)
+        position: Any = None
+
+        async def read_position() -> dict[str, Any]:
+            nonlocal position
+            position = await broker.get_position(tj.broker_account_id, contract.name)
+            return {"net_pos": position.net_pos, "avg_price": str(position.avg_price)}
+
+        _, error = await recorded(
+            calls, 1, "get_position", None, {"symbol": contract.name}, read_position
+        )
+        if error is not None:
+            await finish_execution(
+                self.sessions,
+                self.clock,
+                execution_id,
+                "failed",
+                None,
+                None,
+                f"could not read the position: {error}",
+            )
+            return False
+        plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
+        plan_json = {
+            "symbol": plan.symbol,
+            "note": plan.note,
+            "steps": [step.describe() for step in plan.steps],
+            "warnings": list(plan.warnings),
+            "position": {"net_pos": position.net_pos, "avg_price": str(position.avg_price)},
+            "explanation": plan.describe(),
+            "settings": eff.model_dump(mode="json"),
+        }
+        salt = secrets.token_hex(2)
+
+        def client_id(seq: int) -> str:
+            return f"jt{job.signal_id}-{tj.trader_id}-{seq}-{salt}"
+
+        result = await execute(plan, broker, tj.broker_account_id, calls, client_id, None, 2)
+        status = "done" if result.ok else "failed"
+        await finish_execution(
+            self.sessions,
+            self.clock,
+            execution_id,
+            status,
+            plan_json,
+            result.summary,
+            None if result.ok else result.summary,
+        )
+        event(log, "execution finished", status=status, summary=result.summary)
+        return result.ok
+
+    async def _set_signal_status(self, signal_id: int, status: str) -> None:
+        async with self.sessions() as s:
+            row = await s.get(Signal, signal_id)
+            if row is not None:
+                row.status = status
+                await s.commit()
+
+    async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
+        async with self.sessions() as s:
+            row = await s.get(Signal, signal_id)
+            if row is not None:
+                row.status, row.status_reason, row.finished_at = status, reason, self.clock.now()
+                await s.commit()
+
+
+__all__ = ["Accepted", "BadSignal", "BrokerError", "Engine", "UnknownToken"]

@@ -1,0 +1,101 @@
+"""Execution and broker-call records in the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from justtrades.clock import Clock
+from justtrades.models import BrokerCall, Execution
+
+if TYPE_CHECKING:
+    from justtrades.execution.engine import TraderJob
+
+
+async def start_execution(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    signal_id: int,
+    tj: TraderJob,
+    symbol: str | None,
+) -> int:
+    row = Execution(
+        signal_id=signal_id,
+        trader_id=tj.trader_id,
+        account_id=tj.account_id,
+        symbol=symbol,
+        status="running",
+        created_at=clock.now(),
+    )
+    async with sessions() as s:
+        s.add(row)
+        await s.commit()
+    assert row.id is not None
+    return row.id
+
+
+async def finish_execution(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    execution_id: int,
+    status: str,
+    plan: dict[str, Any] | None,
+    result: str | None,
+    error: str | None,
+) -> None:
+    async with sessions() as s:
+        row = await s.get(Execution, execution_id)
+        if row is None:
+            return
+        row.status, row.result, row.error = status, result, error
+        if plan is not None:
+            row.plan = plan
+        row.finished_at = clock.now()
+        await s.commit()
+
+
+class DbCallLog:
+    """Every broker call of one execution, written before the call and completed after."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, execution_id: int
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.execution_id = execution_id
+
+    async def started(
+        self, seq: int, endpoint: str, client_order_id: str | None, request: dict[str, Any]
+    ) -> int:
+        row = BrokerCall(
+            execution_id=self.execution_id,
+            seq=seq,
+            endpoint=endpoint,
+            client_order_id=client_order_id,
+            request=request,
+            outcome="sent",
+            started_at=self.clock.now(),
+        )
+        async with self.sessions() as s:
+            s.add(row)
+            await s.commit()
+        assert row.id is not None
+        return row.id
+
+    async def finished(
+        self,
+        call_id: int,
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+    ) -> None:
+        async with self.sessions() as s:
+            row = await s.get(BrokerCall, call_id)
+            if row is None:
+                return
+            row.outcome, row.response, row.error = outcome, response, error
+            row.latency_ms = round(latency_ms, 3)
+            row.finished_at = self.clock.now()
+            await s.commit()

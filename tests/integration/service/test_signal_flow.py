@@ -1,0 +1,215 @@
+"""TradingView alert -> signal -> parallel execution on every account -> the simulator, over
+real sockets, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from justtrades.clock import FakeClock
+from justtrades.sim.runner import SimServer
+from tests.helpers import eventually
+
+from .conftest import Service, start_service
+
+D = Decimal
+
+
+def exits(position: dict[str, Any]) -> set[tuple[str, int, Decimal]]:
+    return {
+        (o["order_type"], o["qty"], D(str(o["price"] or o["stop_price"])))
+        for o in position["working_orders"]
+    }
+
+
+async def test_entry_on_three_accounts_with_multipliers(service: Service) -> None:
+    r = await service.fire({"action": "buy", "ticker": "MNQ1!"})
+    assert r.status_code == 200, r.text
+    signal_id = r.json()["signal_id"]
+    signal = await eventually(lambda: service.finished(signal_id))
+    assert signal["status"] == "done", signal
+    positions = await service.positions()
+    assert {aid: p["net_pos"] for aid, p in positions.items()} == {
+        a["id"]: m for m, a in enumerate(service.accounts, 1)
+    }
+    for multiplier, account in enumerate(service.accounts, 1):
+        p = positions[account["id"]]
+        assert D(str(p["avg_price"])) == D(21000)
+        # TP 40 ticks = 10 points above, SL 20 ticks = 5 points below, for the whole position
+        assert exits(p) == {("Limit", multiplier, D(21010)), ("Stop", multiplier, D(20995))}
+    executions = signal["executions"]
+    assert len(executions) == 3
+    for e in executions:
+        assert e["status"] == "done"
+        endpoints = [c["endpoint"] for c in e["broker_calls"]]
+        assert endpoints == ["get_position", "place_bracket"]
+        assert all(c["latency_ms"] is not None and c["outcome"] == "ok" for c in e["broker_calls"])
+        assert e["broker_calls"][1]["client_order_id"]
+        assert "entry from flat" in e["plan"]["explanation"]
+
+
+async def test_close_flattens_every_account(service: Service) -> None:
+    first = (await service.fire("buy MNQ1!")).json()["signal_id"]
+    await eventually(lambda: service.finished(first))
+    r = await service.fire({"action": "close", "ticker": "MNQ1!"})
+    signal = await eventually(lambda: service.finished(r.json()["signal_id"]))
+    assert signal["status"] == "done"
+    assert await service.positions() == {}
+    for e in signal["executions"]:
+        assert [c["endpoint"] for c in e["broker_calls"]] == ["get_position", "flatten"]
+
+
+async def test_reversal_closes_then_enters_the_other_side(service: Service) -> None:
+    first = (await service.fire("buy MNQ1!")).json()["signal_id"]
+    await eventually(lambda: service.finished(first))
+    r = await service.fire("sell MNQ1!")
+    signal = await eventually(lambda: service.finished(r.json()["signal_id"]))
+    assert signal["status"] == "done"
+    positions = await service.positions()
+    assert sorted(p["net_pos"] for p in positions.values()) == [-3, -2, -1]
+    for p in positions.values():
+        size = -p["net_pos"]
+        assert exits(p) == {("Limit", size, D(20990)), ("Stop", size, D(21005))}
+
+
+async def test_close_while_flat_sends_nothing(service: Service) -> None:
+    r = await service.fire("close")
+    signal = await eventually(lambda: service.finished(r.json()["signal_id"]))
+    assert signal["status"] == "done"
+    for e in signal["executions"]:
+        assert [c["endpoint"] for c in e["broker_calls"]] == ["get_position"]
+        assert "nothing to do" in e["plan"]["note"]
+    assert await service.positions() == {}
+
+
+async def test_unknown_token_is_404_and_reveals_nothing(service: Service) -> None:
+    r = await service.http.post("/webhook/not-a-token", json={"action": "buy"})
+    assert r.status_code == 404
+    assert "strategy" not in r.text.lower()
+    assert (await service.http.get("/webhook/not-a-token")).status_code == 404
+    live = await service.http.get(service.webhook)
+    assert live.status_code == 200 and live.json()["live"] is True
+
+
+async def test_bad_body_is_a_precise_4xx_recorded_and_never_traded(service: Service) -> None:
+    r = await service.fire('{"action": "hold", "ticker": "MNQ1!"}')
+    assert r.status_code == 422
+    body = r.json()
+    assert "hold" in body["error"]
+    signal = await service.signal(body["signal_id"])
+    assert signal["status"] == "rejected" and "hold" in signal["error"]
+    assert signal["executions"] == []
+    assert await service.positions() == {}
+
+
+async def test_duplicate_within_the_window_trades_once(service: Service) -> None:
+    body = {"action": "buy", "ticker": "MNQ1!", "time": "2026-11-27T15:00:00Z"}
+    first, second = await service.fire(body), await service.fire(body)
+    assert first.json()["status"] == "accepted"
+    assert second.json()["status"] == "duplicate"
+    await eventually(lambda: service.finished(first.json()["signal_id"]))
+    positions = await service.positions()
+    assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]
+
+
+async def test_stale_signal_after_restart_is_expired_and_fresh_one_executed(
+    database_url: str, clock: FakeClock, sim: SimServer, service: Service
+) -> None:
+    # Stop the dispatcher so accepted signals stay unexecuted, as if the process died.
+    from justtrades.app import Services
+
+    assert service.server is not None
+    svc: Services = service.server.app.state.services
+    await svc.engine.stop()
+    stale = (await service.fire("buy MNQ1!")).json()["signal_id"]
+    clock.advance(45)
+    fresh = (await service.fire("sell MNQ1!")).json()["signal_id"]
+    # A new process on the same database.
+    server, _ = await start_service(database_url, clock)
+    try:
+        async with httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
+        ) as http:
+            restarted = Service(
+                server.base_url, http, service.key, service.strategy, service.accounts
+            )
+            done = await eventually(lambda: restarted.finished(fresh))
+            assert done["status"] == "done"
+            old = await restarted.signal(stale)
+            assert old["status"] == "expired"
+            assert "restart" in old["status_reason"] and "45" in old["status_reason"]
+            positions = await restarted.positions()
+            assert sorted(p["net_pos"] for p in positions.values()) == [-3, -2, -1]
+    finally:
+        await server.stop()
+
+
+async def test_one_failing_broker_never_stops_the_others(
+    service: Service, other_sim: SimServer
+) -> None:
+    r = await service.http.post(
+        "/api/v1/connections",
+        json={
+            "broker": "tradovate",
+            "name": "flaky",
+            "environment": "custom",
+            "base_url": other_sim.api_url,
+            "username": "demo",
+            "password": "demo",
+        },
+    )
+    [flaky] = r.json()["accounts"]
+    r = await service.http.post(
+        "/api/v1/traders", json={"strategy_id": service.strategy["id"], "account_id": flaky["id"]}
+    )
+    assert r.status_code == 201
+    async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
+        await control.post("/_sim/faults", json={"error_rate": 1.0})
+    r = await service.fire("buy MNQ1!")
+    signal = await eventually(lambda: service.finished(r.json()["signal_id"]))
+    assert signal["status"] == "failed"
+    by_account = {e["account_id"]: e for e in signal["executions"]}
+    assert by_account[flaky["id"]]["status"] == "failed"
+    assert "HTTP 500" in by_account[flaky["id"]]["error"]
+    positions = await service.positions()
+    assert {aid: p["net_pos"] for aid, p in positions.items() if aid != flaky["id"]} == {
+        a["id"]: m for m, a in enumerate(service.accounts, 1)
+    }
+
+
+async def test_a_slow_broker_never_delays_the_others(
+    service: Service, other_sim: SimServer
+) -> None:
+    r = await service.http.post(
+        "/api/v1/connections",
+        json={
+            "broker": "tradovate",
+            "name": "slow",
+            "environment": "custom",
+            "base_url": other_sim.api_url,
+            "username": "demo",
+            "password": "demo",
+        },
+    )
+    [slow] = r.json()["accounts"]
+    await service.http.post(
+        "/api/v1/traders", json={"strategy_id": service.strategy["id"], "account_id": slow["id"]}
+    )
+    async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
+        await control.post("/_sim/faults", json={"latency_ms": 1500})
+    r = await service.fire("buy MNQ1!")
+    signal_id = r.json()["signal_id"]
+
+    async def fast_ones_done() -> bool:
+        executions = (await service.signal(signal_id))["executions"]
+        done = {e["account_id"] for e in executions if e["status"] == "done"}
+        return {a["id"] for a in service.accounts} <= done
+
+    await eventually(fast_ones_done, timeout_secs=1.2)
+    signal = await service.signal(signal_id)
+    slow_execution = next(e for e in signal["executions"] if e["account_id"] == slow["id"])
+    assert slow_execution["status"] == "running"  # still waiting for its broker
+    final = await eventually(lambda: service.finished(signal_id), timeout_secs=15)
+    assert final["status"] == "done"
