@@ -14,7 +14,7 @@ RUN pip install --no-deps . && useradd --create-home --uid 10001 justtrades \
     && mkdir -p /app/data && chown justtrades /app/data
 USER justtrades
 
-ENV JT_HOST=0.0.0.0 JT_PORT=8000
+ENV JT_HOST=0.0.0.0 JT_PORT=8000 JT_ALEMBIC_DIR=/app/alembic
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"

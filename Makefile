@@ -1,11 +1,12 @@
-# Two commands matter: `make demo` runs the service, `make test` runs every test.
+# Two commands matter: `make demo` runs the service with embedded defaults (SQLite under
+# ./data, the built-in Tradovate simulator), `make test` runs every test.
 # Both create .venv from requirements.lock (exact pins) the first time.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo sim test lint bench clean
+.PHONY: install demo serve sim test lint bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,9 +18,13 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/justtrades demo
+
+sim: $(STAMP)
 	$(BIN)/justtrades sim tradovate --port 8700 --accounts 3 --seed 1
 
-sim: demo
+serve: $(STAMP)
+	$(BIN)/justtrades serve
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

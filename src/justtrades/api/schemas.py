@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from justtrades.execution.settings import RiskSettings
 
@@ -68,12 +68,21 @@ class StrategyPatch(Strict):
     rotate_token: bool = Field(False, description="issue a new webhook URL (the old one dies)")
 
 
-class StrategyOut(BaseModel):
+class WithSettings(BaseModel):
+    """Settings are shown as set: an absent name inherits; 0 and false are values."""
+
+    settings: RiskSettings
+
+    @field_serializer("settings")
+    def _only_set(self, settings: RiskSettings) -> dict[str, Any]:
+        return settings.model_dump(mode="json", exclude_none=True)
+
+
+class StrategyOut(WithSettings):
     id: int
     name: str
     symbol: str
     enabled: bool
-    settings: RiskSettings
     webhook_url: str
     created_at: datetime
 
@@ -92,13 +101,12 @@ class TraderPatch(Strict):
     settings: RiskSettings | None = None
 
 
-class TraderOut(BaseModel):
+class TraderOut(WithSettings):
     id: int
     strategy_id: int
     account_id: int
     enabled: bool
     multiplier: Decimal
-    settings: RiskSettings
 
 
 class BrokerCallOut(BaseModel):
