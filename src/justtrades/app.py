@@ -43,6 +43,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock,
         dedup_window_secs=settings.dedup_window_secs,
         max_signal_age_secs=settings.max_signal_age_secs,
+        serialize_writes=db.dialect.name == "sqlite",
     )
     return Services(settings, clock, db, sessions, box, registry, engine)
 

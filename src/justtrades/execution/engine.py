@@ -34,7 +34,12 @@ from justtrades.execution.intake import (
     body_hash,
 )
 from justtrades.execution.lanes import Lanes, Ticket
-from justtrades.execution.records import DbCallLog, finish_execution, start_execution
+from justtrades.execution.records import (
+    DbCallLog,
+    WriteSessions,
+    finish_execution,
+    start_execution,
+)
 from justtrades.execution.settings import (
     EffectiveSettings,
     RiskSettings,
@@ -102,8 +107,10 @@ class Engine:
         *,
         dedup_window_secs: float = 30,
         max_signal_age_secs: float = 30,
+        serialize_writes: bool = False,
     ) -> None:
         self.sessions = sessions
+        self.writes = WriteSessions(sessions, serialize_writes)
         self.registry = registry
         self.clock = clock
         self.max_signal_age_secs = max_signal_age_secs
@@ -190,7 +197,7 @@ class Engine:
         return Accepted(signal_id, "accepted")
 
     async def _insert(self, row: Signal) -> int:
-        async with self.sessions() as s:
+        async with self.writes() as s:
             s.add(row)
             await s.commit()
         assert row.id is not None
@@ -347,14 +354,12 @@ class Engine:
     async def _run_trader(self, job: SignalJob, tj: TraderJob, ticket: Ticket | None) -> bool:
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
             symbol = tj.contract.name if tj.contract else None
-            execution_id = await start_execution(
-                self.sessions, self.clock, job.signal_id, tj, symbol
-            )
+            execution_id = await start_execution(self.writes, self.clock, job.signal_id, tj, symbol)
             if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
                 if ticket is not None:
                     ticket.release()
                 await finish_execution(
-                    self.sessions,
+                    self.writes,
                     self.clock,
                     execution_id,
                     "failed",
@@ -369,7 +374,7 @@ class Engine:
             except Exception as e:  # an adapter bug must not take the other traders down
                 log.exception("trader execution crashed")
                 await finish_execution(
-                    self.sessions,
+                    self.writes,
                     self.clock,
                     execution_id,
                     "failed",
@@ -390,7 +395,7 @@ class Engine:
         age = (self.clock.now() - job.received_at).total_seconds()
         if age > self.max_signal_age_secs:
             await finish_execution(
-                self.sessions,
+                self.writes,
                 self.clock,
                 execution_id,
                 "skipped",
@@ -400,7 +405,7 @@ class Engine:
             )
             return True
         broker = self.registry.get(tj.connection)
-        calls = DbCallLog(self.sessions, self.clock, execution_id)
+        calls = DbCallLog(self.writes, self.clock, execution_id)
         position: Any = None
 
         async def read_position() -> dict[str, Any]:
@@ -413,7 +418,7 @@ class Engine:
         )
         if error is not None:
             await finish_execution(
-                self.sessions,
+                self.writes,
                 self.clock,
                 execution_id,
                 "failed",
@@ -440,7 +445,7 @@ class Engine:
         result = await execute(plan, broker, tj.broker_account_id, calls, client_id, None, 2)
         status = "done" if result.ok else "failed"
         await finish_execution(
-            self.sessions,
+            self.writes,
             self.clock,
             execution_id,
             status,
@@ -452,14 +457,14 @@ class Engine:
         return result.ok
 
     async def _set_signal_status(self, signal_id: int, status: str) -> None:
-        async with self.sessions() as s:
+        async with self.writes() as s:
             row = await s.get(Signal, signal_id)
             if row is not None:
                 row.status = status
                 await s.commit()
 
     async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
-        async with self.sessions() as s:
+        async with self.writes() as s:
             row = await s.get(Signal, signal_id)
             if row is not None:
                 row.status, row.status_reason, row.finished_at = status, reason, self.clock.now()

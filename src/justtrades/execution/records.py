@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,9 +15,30 @@ from justtrades.models import BrokerCall, Execution
 if TYPE_CHECKING:
     from justtrades.execution.engine import TraderJob
 
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class WriteSessions:
+    """Sessions for the engine's writes. SQLite has one writer at a time and makes a waiting
+    writer sleep and poll (busy timeout); queuing the writers on an asyncio lock instead keeps
+    the fan-out's latency flat. PostgreSQL writes are not serialized."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], serialize: bool) -> None:
+        self.sessions = sessions
+        self._lock = asyncio.Lock() if serialize else None
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        if self._lock is None:
+            async with self.sessions() as s:
+                yield s
+            return
+        async with self._lock, self.sessions() as s:
+            yield s
+
 
 async def start_execution(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     clock: Clock,
     signal_id: int,
     tj: TraderJob,
@@ -36,7 +60,7 @@ async def start_execution(
 
 
 async def finish_execution(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     clock: Clock,
     execution_id: int,
     status: str,
@@ -58,9 +82,7 @@ async def finish_execution(
 class DbCallLog:
     """Every broker call of one execution, written before the call and completed after."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, execution_id: int
-    ) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, execution_id: int) -> None:
         self.sessions = sessions
         self.clock = clock
         self.execution_id = execution_id

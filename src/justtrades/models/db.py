@@ -152,6 +152,9 @@ def _install_sqlite_setup(engine: AsyncEngine, *, wal: bool, migrating: bool) ->
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if wal:
                 cursor.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL is safe against corruption and against a crash of the
+                # process; only an OS crash or power loss can undo the last commits.
+                cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute(f"PRAGMA foreign_keys = {foreign_keys}")
         finally:
             cursor.close()
