@@ -38,7 +38,7 @@ from justtrades.execution.records import (
     DbCallLog,
     WriteSessions,
     finish_execution,
-    start_execution,
+    start_executions,
 )
 from justtrades.execution.settings import (
     EffectiveSettings,
@@ -273,12 +273,19 @@ class Engine:
         if not jobs:
             await self._finish_signal(job.signal_id, "done", "no enabled trader")
             return
-        await self._set_signal_status(job.signal_id, "executing")
         tickets = [
             (tj, self.lanes.ticket((tj.account_id, tj.contract.name)) if tj.contract else None)
             for tj in jobs
         ]
-        task = asyncio.create_task(self._run_signal(job, tickets), name=f"signal-{job.signal_id}")
+        try:  # one transaction: the signal is executing, and an execution row per trader
+            ids = await start_executions(self.writes, self.clock, job.signal_id, jobs)
+        except BaseException:
+            for _, ticket in tickets:
+                if ticket is not None:
+                    ticket.release()
+            raise
+        work = [(tj, ticket, ex) for (tj, ticket), ex in zip(tickets, ids, strict=True)]
+        task = asyncio.create_task(self._run_signal(job, work), name=f"signal-{job.signal_id}")
         self.running.add(task)
         task.add_done_callback(self.running.discard)
 
@@ -337,10 +344,11 @@ class Engine:
         return jobs
 
     async def _run_signal(
-        self, job: SignalJob, tickets: list[tuple[TraderJob, Ticket | None]]
+        self, job: SignalJob, work: list[tuple[TraderJob, Ticket | None, int]]
     ) -> None:
         results = await asyncio.gather(
-            *(self._run_trader(job, tj, ticket) for tj, ticket in tickets), return_exceptions=True
+            *(self._run_trader(job, tj, ticket, ex) for tj, ticket, ex in work),
+            return_exceptions=True,
         )
         failed = [r for r in results if r is not True]
         if failed:
@@ -351,10 +359,10 @@ class Engine:
             await self._finish_signal(job.signal_id, "done", f"{len(results)} traders done")
             self._count("done")
 
-    async def _run_trader(self, job: SignalJob, tj: TraderJob, ticket: Ticket | None) -> bool:
+    async def _run_trader(
+        self, job: SignalJob, tj: TraderJob, ticket: Ticket | None, execution_id: int
+    ) -> bool:
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
-            symbol = tj.contract.name if tj.contract else None
-            execution_id = await start_execution(self.writes, self.clock, job.signal_id, tj, symbol)
             if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
                 if ticket is not None:
                     ticket.release()
@@ -455,13 +463,6 @@ class Engine:
         )
         event(log, "execution finished", status=status, summary=result.summary)
         return result.ok
-
-    async def _set_signal_status(self, signal_id: int, status: str) -> None:
-        async with self.writes() as s:
-            row = await s.get(Signal, signal_id)
-            if row is not None:
-                row.status = status
-                await s.commit()
 
     async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
         async with self.writes() as s:

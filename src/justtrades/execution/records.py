@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from justtrades.clock import Clock
-from justtrades.models import BrokerCall, Execution
+from justtrades.models import BrokerCall, Execution, Signal
 
 if TYPE_CHECKING:
     from justtrades.execution.engine import TraderJob
@@ -37,26 +37,32 @@ class WriteSessions:
             yield s
 
 
-async def start_execution(
-    sessions: Sessions,
-    clock: Clock,
-    signal_id: int,
-    tj: TraderJob,
-    symbol: str | None,
-) -> int:
-    row = Execution(
-        signal_id=signal_id,
-        trader_id=tj.trader_id,
-        account_id=tj.account_id,
-        symbol=symbol,
-        status="running",
-        created_at=clock.now(),
-    )
+async def start_executions(
+    sessions: Sessions, clock: Clock, signal_id: int, jobs: Sequence[TraderJob]
+) -> list[int]:
+    """In one transaction: the signal becomes `executing` and every trader gets its execution
+    row, before any broker call."""
+    now = clock.now()
+    rows = [
+        Execution(
+            signal_id=signal_id,
+            trader_id=tj.trader_id,
+            account_id=tj.account_id,
+            symbol=tj.contract.name if tj.contract else None,
+            status="running",
+            created_at=now,
+        )
+        for tj in jobs
+    ]
     async with sessions() as s:
-        s.add(row)
+        signal = await s.get(Signal, signal_id)
+        if signal is not None:
+            signal.status = "executing"
+        s.add_all(rows)
         await s.commit()
-    assert row.id is not None
-    return row.id
+    ids = [row.id for row in rows]
+    assert all(i is not None for i in ids)
+    return [i for i in ids if i is not None]
 
 
 async def finish_execution(
