@@ -14,6 +14,20 @@ from justtrades.crypto import SecretBox, hash_api_key, hash_password, new_api_ke
 from justtrades.models import Account, ApiKey, BrokerConnection, User
 
 
+def connection_spec(conn: BrokerConnection) -> ConnectionSpec:
+    """What the broker registry needs of a stored connection."""
+    assert conn.id is not None
+    return ConnectionSpec(
+        conn.id,
+        conn.user_id,
+        conn.broker,
+        conn.environment,
+        conn.base_url,
+        conn.credentials_encrypted,
+        conn.updated_at,
+    )
+
+
 class AdminError(ValueError):
     """Said to the user as it is (a 4xx or a CLI error)."""
 
@@ -99,9 +113,7 @@ async def link_connection(
     s.add(conn)
     await s.flush()
     assert conn.id is not None
-    spec = ConnectionSpec(
-        conn.id, user.id, broker, environment, base_url, conn.credentials_encrypted, now
-    )
+    spec = connection_spec(conn)
     try:
         client = registry.build(spec)
         await client.connect()

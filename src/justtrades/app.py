@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from justtrades import __version__, logs
@@ -17,6 +16,7 @@ from justtrades.clock import Clock, SystemClock
 from justtrades.config import Settings
 from justtrades.crypto import SecretBox
 from justtrades.execution.engine import Engine
+from justtrades.http_errors import validation_error
 from justtrades.models.db import create_engine, session_factory
 
 
@@ -75,13 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.services = services
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     app.include_router(webhook_router)
     app.include_router(v1_router)

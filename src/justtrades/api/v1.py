@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, HTTPException, Response
 from sqlmodel import SQLModel, col, select
 
-from justtrades.admin import AdminError, link_connection
+from justtrades.admin import AdminError, connection_spec, link_connection
 from justtrades.api.deps import CurrentUser, Session, Svc
 from justtrades.api.schemas import (
     AccountOut,
@@ -27,7 +27,6 @@ from justtrades.api.schemas import (
     TraderPatch,
     WorkingOrderOut,
 )
-from justtrades.brokers.registry import ConnectionSpec
 from justtrades.crypto import new_webhook_token
 from justtrades.execution.engine import entry_of
 from justtrades.execution.settings import RiskSettings, SettingsConflict, check_combination
@@ -438,15 +437,7 @@ async def positions(user: CurrentUser, s: Session, svc: Svc) -> Any:
 
     async def one(account: Account, conn: BrokerConnection) -> list[PositionOut]:
         assert account.id is not None and conn.id is not None
-        spec = ConnectionSpec(
-            conn.id,
-            conn.user_id,
-            conn.broker,
-            conn.environment,
-            conn.base_url,
-            conn.credentials_encrypted,
-            conn.updated_at,
-        )
+        spec = connection_spec(conn)
         broker = svc.registry.get(spec)
         held = await broker.get_positions(account.broker_account_id)
         orders = await broker.list_orders(account.broker_account_id)

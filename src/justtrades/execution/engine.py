@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
+from justtrades.admin import connection_spec
 from justtrades.brokers.base import BrokerError
 from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
 from justtrades.clock import Clock
@@ -309,15 +310,7 @@ class Engine:
             if account.id in seen_accounts:
                 continue  # one account on two traders of a strategy trades once
             seen_accounts.add(account.id)
-            spec = ConnectionSpec(
-                conn.id,
-                conn.user_id,
-                conn.broker,
-                conn.environment,
-                conn.base_url,
-                conn.credentials_encrypted,
-                conn.updated_at,
-            )
+            spec = connection_spec(conn)
             problem: str | None = None
             eff: EffectiveSettings | None = None
             contract: Contract | None = None

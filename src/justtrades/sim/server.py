@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from justtrades.clock import Clock, SystemClock
+from justtrades.http_errors import validation_error
 from justtrades.sim import entity_ops
 from justtrades.sim.auth import DEFAULT_TOKEN_TTL_SECS, TokenStore
 from justtrades.sim.exchange import Exchange, Rejected
@@ -133,14 +134,7 @@ def create_sim_app(
     )
     app.state.sim = state
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # The offending input is left out: it may not even be representable in JSON (1e400).
-        detail = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     @app.api_route("/v1/{entity}/{op}", methods=["GET", "POST"], include_in_schema=False)
     async def v1(entity: str, op: str, request: Request) -> Response:
