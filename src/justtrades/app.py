@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from justtrades import __version__, logs
 from justtrades.brokers.registry import BrokerRegistry
+from justtrades.brokers.tradovate.client import HttpPool
 from justtrades.clock import Clock, SystemClock
 from justtrades.config import Settings
 from justtrades.crypto import SecretBox
@@ -36,7 +38,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
     box = SecretBox(settings.resolved_secret_key())
-    registry = BrokerRegistry(box, clock)
+    timeout = httpx.Timeout(
+        settings.broker_timeout_secs, connect=min(5.0, settings.broker_timeout_secs)
+    )
+    registry = BrokerRegistry(box, clock, HttpPool(timeout))
     engine = Engine(
         sessions,
         registry,

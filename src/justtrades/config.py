@@ -3,6 +3,7 @@ nothing set (a SQLite file under ./data, the built-in Tradovate simulator for th
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -29,10 +30,14 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL users paste into TradingView (default http://host:port)"
     )
-    workers: int = Field(8, ge=1, le=256, description="execution workers taking signals")
     dedup_window_secs: float = Field(30, ge=0, description="same strategy and body: trade once")
     max_signal_age_secs: float = Field(30, gt=0, description="older when its turn comes: expired")
-    broker_timeout_secs: float = Field(10, gt=0)
+    broker_timeout_secs: float = Field(10, gt=0, le=120, description="per broker request")
+    custom_broker_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes a non-admin user may give as a connection's base_url (for "
+        "example a shared simulator); admins may give any",
+    )
     log_level: str = "INFO"
 
     @property
@@ -40,16 +45,24 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_secret_key(self) -> str:
-        """The configured key, else the one kept in the data folder (created once)."""
+        """The configured key; with the embedded SQLite database, else the one kept beside it
+        (created once, never regenerated). A server database needs JT_SECRET_KEY: a key file
+        on one machine's disk would silently differ on the next one."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
+        if not self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "set JT_SECRET_KEY (a long random string) to use a server database: it "
+                "encrypts broker credentials, and must be the same on every start"
+            )
         path = self.data_dir() / "secret.key"
         if path.exists():
             return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(32)
-        path.write_text(key)
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
         return key
 
     def data_dir(self) -> Path:

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 _bound: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("jt_log_ctx", default={})  # noqa: B039
-SECRET_WORDS = ("password", "secret", "token", "key", "sec", "authorization", "credential")
+SECRET_WORDS = frozenset(
+    {"password", "secret", "token", "key", "sec", "authorization", "credential", "credentials"}
+)
 
 
 @contextmanager
@@ -27,8 +29,9 @@ def bind(**fields: Any) -> Iterator[None]:
 
 
 def _mask(key: str, value: Any) -> Any:
-    lowered = key.lower()
-    if any(word in lowered for word in SECRET_WORDS) and not lowered.endswith("_id"):
+    """`password`, `access_token`, `api_key` are masked; `age_secs`, `token_id` are not."""
+    words = key.lower().replace("-", "_").split("_")
+    if words[-1] != "id" and SECRET_WORDS.intersection(words):
         return "***"
     return value
 

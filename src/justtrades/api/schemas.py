@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -16,9 +16,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_ID = 2_147_483_647
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class ConnectionIn(Strict):
     broker: Literal["tradovate", "paper"] = "tradovate"
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     environment: Literal["demo", "live", "custom"] = "demo"
     base_url: str | None = Field(
         None, max_length=300, description="any Tradovate-compatible URL (a simulator's /v1)"
@@ -54,14 +59,14 @@ class ConnectionOut(BaseModel):
 
 
 class StrategyIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     symbol: str = Field("MNQ1!", min_length=1, max_length=32, description="default ticker")
     enabled: bool = True
     settings: RiskSettings = RiskSettings()
 
 
 class StrategyPatch(Strict):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: Name | None = None
     symbol: str | None = Field(None, min_length=1, max_length=32)
     enabled: bool | None = None
     settings: RiskSettings | None = None
@@ -88,8 +93,8 @@ class StrategyOut(WithSettings):
 
 
 class TraderIn(Strict):
-    strategy_id: int
-    account_id: int
+    strategy_id: Ref
+    account_id: Ref
     enabled: bool = True
     multiplier: Decimal = Field(Decimal(1), gt=0, le=1000)
     settings: RiskSettings = RiskSettings()

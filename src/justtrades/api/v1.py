@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from sqlmodel import SQLModel, col, select
 
 from justtrades.admin import AdminError, connection_spec, link_connection
@@ -42,6 +42,9 @@ from justtrades.models import (
 from justtrades.models import Trader as TraderRow
 
 router = APIRouter(prefix="/api/v1", tags=["api v1"])
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in the database
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 T = TypeVar("T", bound=SQLModel)
 
 
@@ -96,6 +99,16 @@ def _connection_out(c: BrokerConnection, accounts: list[Account]) -> ConnectionO
     summary="Link a broker: logs in and discovers its accounts",
 )
 async def create_connection(body: ConnectionIn, user: CurrentUser, s: Session, svc: Svc) -> Any:
+    allowed = svc.settings.custom_broker_urls
+    if (
+        body.base_url
+        and not user.is_admin
+        and not any(body.base_url.startswith(p) for p in allowed)
+    ):
+        # Otherwise any user could make the service call addresses on its own network.
+        raise HTTPException(
+            422, "base_url is limited to the prefixes in JT_CUSTOM_BROKER_URLS (admins: any)"
+        )
     secret = body.model_dump(
         include={"username", "password", "app_id", "app_version", "cid", "sec", "device_id"},
         exclude_none=True,
@@ -115,6 +128,7 @@ async def create_connection(body: ConnectionIn, user: CurrentUser, s: Session, s
         )
     except AdminError as e:
         raise HTTPException(422, str(e)) from None
+    await s.commit()
     return _connection_out(conn, accounts)
 
 
@@ -209,13 +223,13 @@ async def list_strategies(user: CurrentUser, s: Session, svc: Svc) -> Any:
 
 
 @router.get("/strategies/{strategy_id}", response_model=StrategyOut)
-async def get_strategy(strategy_id: int, user: CurrentUser, s: Session, svc: Svc) -> Any:
+async def get_strategy(strategy_id: Id, user: CurrentUser, s: Session, svc: Svc) -> Any:
     return _strategy_out(await owned(s, Strategy, strategy_id, user, "strategy"), svc)
 
 
 @router.patch("/strategies/{strategy_id}", response_model=StrategyOut)
 async def update_strategy(
-    strategy_id: int, body: StrategyPatch, user: CurrentUser, s: Session, svc: Svc
+    strategy_id: Id, body: StrategyPatch, user: CurrentUser, s: Session, svc: Svc
 ) -> Any:
     row = await owned(s, Strategy, strategy_id, user, "strategy")
     if body.name is not None:
@@ -236,7 +250,7 @@ async def update_strategy(
 
 
 @router.delete("/strategies/{strategy_id}", status_code=204)
-async def delete_strategy(strategy_id: int, user: CurrentUser, s: Session, svc: Svc) -> Response:
+async def delete_strategy(strategy_id: Id, user: CurrentUser, s: Session, svc: Svc) -> Response:
     row = await owned(s, Strategy, strategy_id, user, "strategy")
     await s.delete(row)
     await s.commit()
@@ -287,7 +301,7 @@ async def create_trader(body: TraderIn, user: CurrentUser, s: Session, svc: Svc)
         updated_at=now,
     )
     s.add(row)
-    await s.flush()
+    await s.commit()  # committed before the answer: a 201 means it is stored
     return _trader_out(row)
 
 
@@ -306,13 +320,13 @@ async def list_traders(user: CurrentUser, s: Session) -> Any:
 
 
 @router.get("/traders/{trader_id}", response_model=TraderOut)
-async def get_trader(trader_id: int, user: CurrentUser, s: Session) -> Any:
+async def get_trader(trader_id: Id, user: CurrentUser, s: Session) -> Any:
     return _trader_out(await owned(s, TraderRow, trader_id, user, "trader"))
 
 
 @router.patch("/traders/{trader_id}", response_model=TraderOut)
 async def update_trader(
-    trader_id: int, body: TraderPatch, user: CurrentUser, s: Session, svc: Svc
+    trader_id: Id, body: TraderPatch, user: CurrentUser, s: Session, svc: Svc
 ) -> Any:
     row = await owned(s, TraderRow, trader_id, user, "trader")
     if body.enabled is not None:
@@ -323,12 +337,14 @@ async def update_trader(
         _check(body.settings)
         row.settings = body.settings.model_dump(mode="json", exclude_none=True)
     row.updated_at = svc.clock.now()
+    await s.commit()
     return _trader_out(row)
 
 
 @router.delete("/traders/{trader_id}", status_code=204)
-async def delete_trader(trader_id: int, user: CurrentUser, s: Session) -> Response:
+async def delete_trader(trader_id: Id, user: CurrentUser, s: Session) -> Response:
     await s.delete(await owned(s, TraderRow, trader_id, user, "trader"))
+    await s.commit()
     return Response(status_code=204)
 
 
@@ -353,7 +369,7 @@ def _signal_out(row: Signal, executions: list[ExecutionOut] | None = None) -> Si
 
 @router.get("/signals", response_model=list[SignalOut])
 async def list_signals(
-    user: CurrentUser, s: Session, strategy_id: int | None = None, limit: int = 50
+    user: CurrentUser, s: Session, strategy_id: QueryId = None, limit: int = 50
 ) -> Any:
     query = select(Signal).where(Signal.user_id == user.id)
     if strategy_id is not None:
@@ -368,7 +384,7 @@ async def list_signals(
     response_model=SignalOut,
     summary="A signal with, per trader, the plan and every broker call",
 )
-async def get_signal(signal_id: int, user: CurrentUser, s: Session) -> Any:
+async def get_signal(signal_id: Id, user: CurrentUser, s: Session) -> Any:
     row = await owned(s, Signal, signal_id, user, "signal")
     executions = (
         (

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from justtrades.app import Services
-from justtrades.execution.engine import BadSignal, UnknownToken
+from justtrades.execution.engine import BadSignal, Unavailable, UnknownToken
 
 router = APIRouter(tags=["webhook"])
 MAX_BODY = 65_536
@@ -19,13 +19,24 @@ async def receive(token: str, request: Request) -> JSONResponse:
     200 with the signal id when accepted (the outcome is recorded, also when a filter blocks
     it); 404 for an unknown token; 4xx with the reason for a body that cannot be understood."""
     svc: Services = request.app.state.services
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
+    too_large = JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # never more than MAX_BODY in memory
+        size += len(chunk)
+        if size > MAX_BODY:
+            return too_large
+        chunks.append(chunk)
+    body = b"".join(chunks)
     try:
         accepted = await svc.engine.accept(token, body, request.headers.get("content-type"))
     except UnknownToken:
         return JSONResponse(NOT_FOUND, status_code=404)
+    except Unavailable:  # TradingView retries after a 5xx, never after a 4xx
+        return JSONResponse({"error": "not ready to execute signals, retry"}, status_code=503)
     except BadSignal as e:
         return JSONResponse({"error": e.message, "signal_id": e.signal_id}, status_code=422)
     out: dict[str, object] = {"signal_id": accepted.signal_id, "status": accepted.status}

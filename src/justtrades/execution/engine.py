@@ -13,12 +13,13 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 
 from justtrades.admin import connection_spec
 from justtrades.brokers.base import BrokerError
@@ -51,7 +52,7 @@ from justtrades.execution.settings import (
 from justtrades.execution.signal import SignalError, SignalIntent, parse_signal
 from justtrades.instruments import Contract, UnknownInstrument, resolve
 from justtrades.logs import bind, event
-from justtrades.models import Account, BrokerConnection, Signal, Strategy, Trader
+from justtrades.models import Account, BrokerConnection, Execution, Signal, Strategy, Trader
 
 log = logging.getLogger("justtrades.engine")
 MAX_BODY_STORED = 65_536
@@ -59,6 +60,10 @@ MAX_BODY_STORED = 65_536
 
 class UnknownToken(Exception):
     pass
+
+
+class Unavailable(Exception):
+    """The dispatcher is not running: answer 503 so that TradingView retries."""
 
 
 class BadSignal(Exception):
@@ -84,6 +89,7 @@ class TraderJob:
     settings: EffectiveSettings | None
     contract: Contract | None
     problem: str | None  # why this trader cannot trade this signal
+    broker_key: tuple[str, ...] = ()  # the broker account itself, whatever row names it
 
 
 def entry_of(row: Strategy) -> StrategyEntry:
@@ -128,6 +134,7 @@ class Engine:
 
     async def start(self) -> None:
         await self.load_strategies()
+        await self.remember_recent()
         await self.recover()
         self.dispatcher = asyncio.create_task(self._dispatch_loop(), name="signal-dispatcher")
 
@@ -149,6 +156,21 @@ class Engine:
             for row in (await s.execute(select(Strategy))).scalars():
                 self.cache.put(entry_of(row))
 
+    async def remember_recent(self) -> None:
+        """A retry of a body received just before a restart is still a duplicate."""
+        now, mono = self.clock.now(), self.clock.monotonic()
+        since = now - timedelta(seconds=self.dedup.window_secs)
+        async with self.sessions() as s:
+            rows = await s.execute(
+                select(Signal.id, Signal.strategy_id, Signal.body_hash, Signal.received_at)
+                .where(col(Signal.received_at) >= since)
+                .where(col(Signal.status).not_in(["rejected", "duplicate"]))
+                .order_by(col(Signal.id))
+            )
+            for signal_id, strategy_id, digest, received in rows.all():
+                age = (now - received).total_seconds()
+                self.dedup.add(strategy_id, digest, mono - age, signal_id)
+
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
 
@@ -159,6 +181,8 @@ class Engine:
         strategy = self.cache.by_token(token)
         if strategy is None:
             raise UnknownToken
+        if not self.alive:
+            raise Unavailable
         now = self.clock.now()
         self.last_signal_at = now
         digest = body_hash(body)
@@ -167,12 +191,16 @@ class Engine:
             strategy_id=strategy.id,
             received_at=now,
             content_type=(content_type or "")[:100] or None,
-            body=body[:MAX_BODY_STORED].decode("utf-8", errors="replace"),
+            body=body[:MAX_BODY_STORED].decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
             body_hash=digest,
             status="accepted",
         )
         try:
+            if b"\x00" in body:
+                raise SignalError("the body contains NUL characters")
             intent = parse_signal(body, content_type)
+            if "\\u0000" in intent.model_dump_json():  # an escaped NUL in a JSON string
+                raise SignalError("the body contains NUL characters")
             alert_layer(intent.overrides.model_dump(exclude_none=True))  # refuse bad overrides now
         except (SignalError, ValueError) as e:
             row.status, row.error, row.finished_at = "rejected", str(e), now
@@ -184,16 +212,26 @@ class Engine:
         repeated = self.dedup.check(strategy.id, digest, mono)
         if repeated is not None:
             row.status, row.finished_at = "duplicate", now
-            row.status_reason = f"same body as signal {repeated} within the dedup window"
+            same = f"signal {repeated}" if repeated else "a signal being recorded"
+            row.status_reason = f"same body as {same} within the dedup window"
             self._count("duplicate")
             return Accepted(await self._insert(row), "duplicate", row.status_reason)
-        if not strategy.enabled:
+        if not strategy.active:
             row.status, row.status_reason, row.finished_at = "ignored", "strategy disabled", now
             self._count("ignored")
             return Accepted(await self._insert(row), "ignored", "strategy disabled")
-        signal_id = await self._insert(row)
+        # Before the first await: an identical request arriving meanwhile is a duplicate, and
+        # this signal's place in line is its arrival, not the end of its INSERT.
+        self.dedup.add(strategy.id, digest, mono, 0)
+        slot = self.queue.reserve()
+        try:
+            signal_id = await self._insert(row)
+        except BaseException:
+            slot.set_result(None)
+            self.dedup.forget(strategy.id, digest)
+            raise
         self.dedup.add(strategy.id, digest, mono, signal_id)
-        self.queue.put(SignalJob(signal_id, strategy.id, now, intent))
+        slot.set_result(SignalJob(signal_id, strategy.id, now, intent))
         self._count("accepted")
         return Accepted(signal_id, "accepted")
 
@@ -228,6 +266,17 @@ class Engine:
                 if row.status == "executing":
                     row.status, row.finished_at = "interrupted", now
                     row.status_reason = "the service stopped while executing; reconcile"
+                    await s.execute(
+                        update(Execution)
+                        .where(col(Execution.signal_id) == row.id)
+                        .where(col(Execution.status) == "running")
+                        .values(
+                            status="failed",
+                            finished_at=now,
+                            error="interrupted by a restart: reconcile its calls by "
+                            "client order id",
+                        )
+                    )
                 elif age > self.max_signal_age_secs or row.intent is None:
                     row.status, row.finished_at = "expired", now
                     row.status_reason = (
@@ -244,15 +293,17 @@ class Engine:
     # --- dispatch ------------------------------------------------------------------------------
 
     async def _dispatch_loop(self) -> None:
+        """One signal at a time, in arrival order. A failure fails that signal, never the loop."""
         while True:
             job = await self.queue.get()
             try:
                 await self.dispatch(job)
             except Exception:
                 log.exception("dispatch failed", extra={"fields": {"signal_id": job.signal_id}})
-                await self._finish_signal(job.signal_id, "failed", "internal error in dispatch")
-            finally:
-                self.queue.task_done()
+                try:
+                    await self._finish_signal(job.signal_id, "failed", "internal error in dispatch")
+                except Exception:
+                    log.exception("could not record the failed dispatch")
 
     async def dispatch(self, job: SignalJob) -> None:
         """Takes every lane ticket of this signal before returning (arrival order), then runs
@@ -270,12 +321,21 @@ class Engine:
         if strategy is None:
             await self._finish_signal(job.signal_id, "failed", "the strategy no longer exists")
             return
+        if not strategy.active:
+            await self._finish_signal(job.signal_id, "ignored", "strategy disabled")
+            self._count("ignored")
+            return
         jobs = await self._trader_jobs(strategy, job.intent)
         if not jobs:
             await self._finish_signal(job.signal_id, "done", "no enabled trader")
             return
         tickets = [
-            (tj, self.lanes.ticket((tj.account_id, tj.contract.name)) if tj.contract else None)
+            (
+                tj,
+                self.lanes.ticket((tj.broker_key, tj.contract.name))
+                if tj.contract and not tj.problem
+                else None,
+            )
             for tj in jobs
         ]
         try:  # one transaction: the signal is executing, and an execution row per trader
@@ -302,14 +362,11 @@ class Engine:
                 )
             ).all()
         jobs: list[TraderJob] = []
-        seen_accounts: set[int] = set()
+        seen_accounts: set[tuple[str, ...]] = set()
         alert = alert_layer(intent.overrides.model_dump(exclude_none=True))
         today = self.clock.now().date()
         for trader, account, conn in rows:
             assert trader.id is not None and account.id is not None and conn.id is not None
-            if account.id in seen_accounts:
-                continue  # one account on two traders of a strategy trades once
-            seen_accounts.add(account.id)
             spec = connection_spec(conn)
             problem: str | None = None
             eff: EffectiveSettings | None = None
@@ -327,11 +384,31 @@ class Engine:
                 problem = str(e)
             except UnknownInstrument as e:
                 problem = f"unknown instrument: {e}"
+            if eff is not None and not eff.enabled:
+                continue  # disabled through its settings: not traded, like enabled = false
+            # One broker account trades once per signal, even when it is bound to two traders
+            # or linked through two connections: keyed by the broker's own identity.
+            broker_key = (
+                conn.broker,
+                conn.environment,
+                conn.base_url or "",
+                account.broker_account_id,
+            )
+            if broker_key in seen_accounts:
+                continue
+            seen_accounts.add(broker_key)
             if not account.active:
                 problem = "account inactive"
             jobs.append(
                 TraderJob(
-                    trader.id, account.id, account.broker_account_id, spec, eff, contract, problem
+                    trader.id,
+                    account.id,
+                    account.broker_account_id,
+                    spec,
+                    eff,
+                    contract,
+                    problem,
+                    broker_key,
                 )
             )
         return jobs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,11 @@ class StrategyEntry:
     enabled: bool
     symbol: str
     settings: RiskSettings
+
+    @property
+    def active(self) -> bool:
+        """Takes signals: enabled, and not switched off through its settings."""
+        return self.enabled and self.settings.enabled is not False
 
 
 class StrategyCache:
@@ -77,8 +82,12 @@ class Deduper:
         return found[1] if found is not None else None
 
     def add(self, strategy_id: int, body_hash: str, now: float, signal_id: int) -> None:
+        """Remember a body (signal_id 0: its row is still being written)."""
         self._seen[(strategy_id, body_hash)] = (now, signal_id)
         self._seen.move_to_end((strategy_id, body_hash))
+
+    def forget(self, strategy_id: int, body_hash: str) -> None:
+        self._seen.pop((strategy_id, body_hash), None)
 
 
 def body_hash(body: bytes) -> str:
@@ -97,23 +106,34 @@ class SignalJob:
 
 
 class SignalQueue:
-    """In-process FIFO of accepted signals. The signal row is the durable record: what is in
-    this queue when the process dies is recovered from the database at the next start."""
+    """Accepted signals in ARRIVAL order. A webhook reserves its place synchronously, before it
+    awaits the database, and fills it after: the dispatcher takes places in order, so a signal
+    whose INSERT finished first never overtakes one that arrived before it. The signal row is
+    the durable record: what is here when the process dies is recovered at the next start."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[SignalJob] = asyncio.Queue()
+        self._slots: deque[asyncio.Future[SignalJob | None]] = deque()
+        self._changed = asyncio.Event()
+
+    def reserve(self) -> asyncio.Future[SignalJob | None]:
+        """A place in line; set its result to the job, or to None to give the place up."""
+        slot: asyncio.Future[SignalJob | None] = asyncio.get_running_loop().create_future()
+        self._slots.append(slot)
+        self._changed.set()
+        return slot
 
     def put(self, job: SignalJob) -> None:
-        self._queue.put_nowait(job)
+        self.reserve().set_result(job)
 
     async def get(self) -> SignalJob:
-        return await self._queue.get()
-
-    def task_done(self) -> None:
-        self._queue.task_done()
-
-    async def join(self) -> None:
-        await self._queue.join()
+        while True:
+            while not self._slots:
+                self._changed.clear()
+                await self._changed.wait()
+            job = await asyncio.shield(self._slots[0])
+            self._slots.popleft()
+            if job is not None:
+                return job
 
     def qsize(self) -> int:
-        return self._queue.qsize()
+        return len(self._slots)

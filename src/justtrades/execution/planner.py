@@ -82,7 +82,11 @@ def entry_quantity(
     initial_position_size; times the multiplier; at least 1; within both caps."""
     warnings: list[str] = []
     base = Decimal(settings.initial_position_size)
-    if intent.quantity is not None:
+    if intent.position_size is not None and intent.position_size != 0:
+        # The strategy's target size: TradingView's order size on a reversal also counts the
+        # contracts that close the old side, the target does not.
+        base = abs(intent.position_size)
+    elif intent.quantity is not None:
         base = Decimal(intent.quantity)
     risk = intent.overrides.risk_dollars
     if risk is not None:
@@ -139,16 +143,27 @@ def plan(
 ) -> Plan:
     symbol = contract.name
     action = intent.action
-    if settings.inverse_signals and action is not Action.CLOSE:
-        action = Action.SELL if action is Action.BUY else Action.BUY
+    close_side = intent.close_side
+    target = intent.market_position
+    if settings.inverse_signals:
+        swap = {"long": "short", "short": "long"}
+        if action is not Action.CLOSE:
+            action = Action.SELL if action is Action.BUY else Action.BUY
+        close_side = swap.get(close_side, close_side) if close_side else None  # type: ignore[assignment]
+        target = swap.get(target, target) if target else None  # type: ignore[assignment]
+    held = "flat" if position.is_flat else ("long" if position.net_pos > 0 else "short")
 
     if action is Action.CLOSE:
         if position.is_flat:
             return Plan(symbol, note="close while flat: nothing to do")
-        held = "long" if position.net_pos > 0 else "short"
-        if intent.close_side is not None and intent.close_side != held:
-            return Plan(symbol, note=f"close {intent.close_side} while {held}: nothing to do")
+        if close_side is not None and close_side != held:
+            return Plan(symbol, note=f"close {close_side} while {held}: nothing to do")
         return Plan(symbol, (Flatten(f"close signal, position {position.net_pos}"),), "close")
+
+    if target in ("long", "short") and target == held:
+        # A target-position alert (market_position) whose side is already held: a scale-in or
+        # scale-out of the strategy, or a repeat. Never a close and re-entry.
+        return Plan(symbol, note=f"already {held}: the alert's target side is held")
 
     side = Side.BUY if action is Action.BUY else Side.SELL
     blocked = (settings.direction_filter == "long_only" and side is Side.SELL) or (
@@ -168,6 +183,9 @@ def plan(
             return Plan(symbol, note="same-side signal ignored (same_direction_ignore)")
         if settings.dca_enabled:
             return Plan(symbol, note="DCA add: not supported yet, nothing sent")
+        if blocked:
+            note = "close only (a fresh entry is blocked by direction_filter)"
+            return Plan(symbol, (Flatten("same-side signal with DCA off"),), note)
         return Plan(
             symbol,
             (Flatten("same-side signal with DCA off: fresh bracket"), enter),

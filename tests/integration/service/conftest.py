@@ -43,6 +43,8 @@ class Service:
     accounts: list[dict[str, Any]]
     traders: list[dict[str, Any]] = field(default_factory=list)
     server: SimServer | None = None
+    strategy_owner: int = 0
+    _fired: dict[str, int] = field(default_factory=dict)
 
     @property
     def webhook(self) -> str:
@@ -64,13 +66,21 @@ class Service:
         done = data["status"] not in ("accepted", "executing")
         return data if done else None
 
+    async def finished_fire(self, body: str) -> dict[str, Any] | None:
+        """Fire once (remembered), then report the signal when it is finished."""
+        if body not in self._fired:
+            r = await self.fire(body)
+            assert r.status_code == 200, r.text
+            self._fired[body] = r.json()["signal_id"]
+        return await self.finished(self._fired[body])
+
     async def positions(self) -> dict[int, dict[str, Any]]:
         r = await self.http.get("/api/v1/positions")
         r.raise_for_status()
         return {p["account_id"]: p for p in r.json()["positions"] if p["net_pos"]}
 
 
-async def seed_user(settings: Settings, clock: FakeClock) -> str:
+async def seed_user(settings: Settings, clock: FakeClock) -> tuple[str, int]:
     from justtrades.admin import create_api_key, create_user
     from justtrades.models.db import create_engine, session_factory
 
@@ -80,7 +90,8 @@ async def seed_user(settings: Settings, clock: FakeClock) -> str:
             user = await create_user(s, clock, "trader@example.com", "a-good-password")
             key = await create_api_key(s, clock, user, "tests")
             await s.commit()
-            return key
+            assert user.id is not None
+            return key, user.id
     finally:
         await engine.dispose()
 
@@ -88,7 +99,12 @@ async def seed_user(settings: Settings, clock: FakeClock) -> str:
 async def start_service(
     database_url: str, clock: FakeClock, **settings: Any
 ) -> tuple[SimServer, Settings]:
-    s = Settings(database_url=database_url, secret_key="test-secret-key", **settings)
+    s = Settings(
+        database_url=database_url,
+        secret_key="test-secret-key",
+        custom_broker_urls=["http://127.0.0.1:"],
+        **settings,
+    )
     app = create_app(s, clock=clock)
     server = SimServer(app, lifespan="on")
     await server.start()
@@ -99,7 +115,7 @@ async def start_service(
 @pytest.fixture
 async def service(database_url: str, clock: FakeClock, sim: SimServer) -> AsyncIterator[Service]:
     settings = Settings(database_url=database_url, secret_key="test-secret-key")
-    key = await seed_user(settings, clock)
+    key, user_id = await seed_user(settings, clock)
     server, settings = await start_service(database_url, clock)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10) as http:
@@ -118,7 +134,9 @@ async def service(database_url: str, clock: FakeClock, sim: SimServer) -> AsyncI
         accounts = r.json()["accounts"]
         r = await http.post("/api/v1/strategies", json=DEMO_STRATEGY)
         assert r.status_code == 201, r.text
-        svc = Service(server.base_url, http, key, r.json(), accounts, server=server)
+        svc = Service(
+            server.base_url, http, key, r.json(), accounts, server=server, strategy_owner=user_id
+        )
         for multiplier, account in enumerate(accounts, 1):
             r = await http.post(
                 "/api/v1/traders",

@@ -114,20 +114,48 @@ async def test_duplicate_within_the_window_trades_once(service: Service) -> None
     assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]
 
 
-async def test_stale_signal_after_restart_is_expired_and_fresh_one_executed(
-    database_url: str, clock: FakeClock, sim: SimServer, service: Service
-) -> None:
-    # Stop the dispatcher so accepted signals stay unexecuted, as if the process died.
-    from justtrades.app import Services
+async def accepted_rows(
+    database_url: str, service: Service, clock: FakeClock, bodies: list[tuple[str, float]]
+) -> list[int]:
+    """Signals accepted by a process that died before executing them: rows as intake writes
+    them (status accepted, parsed intent), received `age` seconds ago."""
+    from datetime import timedelta
 
-    assert service.server is not None
-    svc: Services = service.server.app.state.services
-    await svc.engine.stop()
-    stale = (await service.fire("buy MNQ1!")).json()["signal_id"]
-    clock.advance(45)
-    fresh = (await service.fire("sell MNQ1!")).json()["signal_id"]
-    # A new process on the same database.
-    server, _ = await start_service(database_url, clock)
+    from justtrades.execution.intake import body_hash
+    from justtrades.execution.signal import parse_signal
+    from justtrades.models import Signal
+    from justtrades.models.db import create_engine, session_factory
+
+    engine = create_engine(database_url)
+    ids = []
+    try:
+        async with session_factory(engine)() as s:
+            for body, age in bodies:
+                row = Signal(
+                    user_id=service.strategy_owner,
+                    strategy_id=service.strategy["id"],
+                    received_at=clock.now() - timedelta(seconds=age),
+                    body=body,
+                    body_hash=body_hash(body.encode()),
+                    status="accepted",
+                    intent=parse_signal(body.encode()).model_dump(mode="json"),
+                )
+                s.add(row)
+                await s.flush()
+                ids.append(row.id)
+            await s.commit()
+    finally:
+        await engine.dispose()
+    return ids
+
+
+async def test_stale_signal_after_restart_is_expired_and_fresh_one_executed(
+    database_url: str, clock: FakeClock, service: Service
+) -> None:
+    stale, fresh = await accepted_rows(
+        database_url, service, clock, [("buy MNQ1!", 45.0), ("sell MNQ1!", 2.0)]
+    )
+    server, _ = await start_service(database_url, clock)  # a new process on the same database
     try:
         async with httpx.AsyncClient(
             base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
@@ -140,8 +168,36 @@ async def test_stale_signal_after_restart_is_expired_and_fresh_one_executed(
             old = await restarted.signal(stale)
             assert old["status"] == "expired"
             assert "restart" in old["status_reason"] and "45" in old["status_reason"]
+            assert old["executions"] == []
             positions = await restarted.positions()
             assert sorted(p["net_pos"] for p in positions.values()) == [-3, -2, -1]
+            # a retry of the fresh body, just after the restart, is still a duplicate
+            token = service.webhook.rsplit("/", 1)[1]
+            again = await http.post(f"/webhook/{token}", content=b"sell MNQ1!")
+            assert again.json()["status"] == "duplicate"
+    finally:
+        await server.stop()
+
+
+async def test_a_signal_recovered_for_a_strategy_disabled_meanwhile_is_not_traded(
+    database_url: str, clock: FakeClock, service: Service
+) -> None:
+    [pending] = await accepted_rows(database_url, service, clock, [("buy MNQ1!", 1.0)])
+    r = await service.http.patch(
+        f"/api/v1/strategies/{service.strategy['id']}", json={"enabled": False}
+    )
+    assert r.status_code == 200
+    server, _ = await start_service(database_url, clock)
+    try:
+        async with httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
+        ) as http:
+            restarted = Service(
+                server.base_url, http, service.key, service.strategy, service.accounts
+            )
+            done = await eventually(lambda: restarted.finished(pending))
+            assert done["status"] == "ignored" and done["executions"] == []
+            assert await restarted.positions() == {}
     finally:
         await server.stop()
 

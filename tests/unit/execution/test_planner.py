@@ -173,3 +173,31 @@ def test_risk_dollars_sizes_against_the_stop() -> None:
 def test_the_plan_explains_itself() -> None:
     text = plan(intent("sell"), eff(), LONG2, MNQ).describe()
     assert "MNQZ6" in text and "flatten" in text and "sell 1 at market" in text
+
+
+def test_a_reversal_sizes_from_the_target_position_not_the_order() -> None:
+    # TradingView: long 2 -> short 2 sends an order of 4 contracts; the target is -2.
+    body = '{"action":"sell","contracts":4,"position_size":-2}'
+    p = plan(intent(body), eff(), LONG2, MNQ)
+    enter = p.steps[1]
+    assert isinstance(enter, Enter) and (enter.side, enter.qty) == (Side.SELL, 2)
+
+
+def test_a_target_side_already_held_is_never_a_close_and_reentry() -> None:
+    # a scale-out: the strategy sells part of its long, and stays long
+    body = '{"action":"sell","market_position":"long","position_size":1}'
+    p = plan(intent(body), eff(), LONG2, MNQ)
+    assert p.steps == () and "already long" in p.note
+
+
+def test_inverse_also_swaps_which_side_a_close_closes() -> None:
+    inverse = eff(trader=RiskSettings(inverse_signals=True))
+    # the strategy's long is this account's short: exit_long must close it
+    assert [type(s) for s in plan(intent("exit_long"), inverse, SHORT1, MNQ).steps] == [Flatten]
+    assert plan(intent("exit_long"), inverse, LONG2, MNQ).steps == ()
+
+
+def test_direction_filter_blocks_the_fresh_entry_of_a_same_side_signal() -> None:
+    long_only = eff(trader=RiskSettings(direction_filter="long_only"))
+    p = plan(intent("sell"), long_only, SHORT1, MNQ)
+    assert [type(s) for s in p.steps] == [Flatten]

@@ -1,0 +1,90 @@
+"""What must never happen: a duplicate traded twice, a disabled trader traded, a 500 on odd
+input, a webhook answering "accepted" with nobody to execute it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from justtrades.app import Services
+from tests.helpers import eventually
+
+from .conftest import Service
+
+
+async def test_two_identical_alerts_at_the_same_moment_trade_once(service: Service) -> None:
+    body = {"action": "buy", "ticker": "MNQ1!", "comment": "same"}
+    a, b = await asyncio.gather(service.fire(body), service.fire(body))
+    statuses = sorted([a.json()["status"], b.json()["status"]])
+    assert statuses == ["accepted", "duplicate"]
+    accepted = a if a.json()["status"] == "accepted" else b
+    await eventually(lambda: service.finished(accepted.json()["signal_id"]))
+    positions = await service.positions()
+    assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]
+
+
+async def test_a_trader_disabled_through_its_settings_is_not_traded(service: Service) -> None:
+    first = service.traders[0]
+    r = await service.http.patch(
+        f"/api/v1/traders/{first['id']}", json={"settings": {"enabled": False}}
+    )
+    assert r.status_code == 200
+    signal = await eventually(lambda: service.finished_fire("buy MNQ1!"))
+    assert {e["account_id"] for e in signal["executions"]} == {
+        a["id"] for a in service.accounts[1:]
+    }
+    positions = await service.positions()
+    assert first["account_id"] not in positions
+
+
+@pytest.mark.parametrize(
+    "body", [b"buy MNQ1! comment=a\x00b", b'{"action":"buy","comment":"a\\u0000b"}', b"hold\x00"]
+)
+async def test_nul_characters_are_a_4xx_never_a_500(service: Service, body: bytes) -> None:
+    r = await service.http.post(service.webhook, content=body)
+    assert r.status_code == 422, r.text
+    assert (await service.signal(r.json()["signal_id"]))["status"] == "rejected"
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(service: Service) -> None:
+    r = await service.http.post(service.webhook, content=b"x" * 70_000)
+    assert r.status_code == 413
+
+
+async def test_ids_out_of_range_are_4xx(service: Service) -> None:
+    for path in (
+        "/api/v1/strategies/99999999999999999999",
+        "/api/v1/signals/3000000000",
+        "/api/v1/signals?strategy_id=99999999999",
+    ):
+        assert (await service.http.get(path)).status_code == 422, path
+    r = await service.http.post("/api/v1/traders", json={"strategy_id": 2**40, "account_id": 1})
+    assert r.status_code == 422
+    r = await service.http.post("/api/v1/strategies", json={"name": "a\x00b"})
+    assert r.status_code == 422
+
+
+async def test_broker_urls_outside_the_allowed_prefixes_are_refused(service: Service) -> None:
+    r = await service.http.post(
+        "/api/v1/connections",
+        json={
+            "broker": "tradovate",
+            "name": "internal",
+            "environment": "custom",
+            "base_url": "http://10.1.2.3:5432/v1",
+            "username": "u",
+            "password": "p",
+        },
+    )
+    assert r.status_code == 422 and "JT_CUSTOM_BROKER_URLS" in r.json()["detail"]
+
+
+async def test_with_the_dispatcher_down_the_webhook_says_retry(service: Service) -> None:
+    assert service.server is not None
+    svc: Services = service.server.app.state.services
+    await svc.engine.stop()
+    r = await service.fire("buy MNQ1!")
+    assert r.status_code == 503  # TradingView retries a 5xx; an "accepted" would be a lie
+    status = await service.http.get("/status")
+    assert status.status_code == 503 and status.json()["workers"]["dispatcher_alive"] is False
