@@ -207,8 +207,9 @@ def write(rows: list[tuple[str, str]]) -> None:
     lines = [
         "# Benchmark results",
         "",
-        "Reproduce: `make bench` (runs `python -m bench.sim_bench`, about a minute). Wall-clock",
-        "figures from a shared 2-core machine: compare ratios within one run.",
+        "Reproduce: `make bench` (`python -m bench.sim_bench`, then `python -m",
+        "bench.service_bench`; about two minutes). Wall-clock figures from a shared 2-core",
+        "machine: compare ratios within one run.",
         "",
         f"## Simulator, paper broker, Tradovate adapter — {stamp}",
         "",

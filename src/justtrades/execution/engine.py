@@ -236,7 +236,7 @@ class Engine:
         return Accepted(signal_id, "accepted")
 
     async def _insert(self, row: Signal) -> int:
-        async with self.writes() as s:
+        async with self.writes(urgent=True) as s:
             s.add(row)
             await s.commit()
         assert row.id is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -18,23 +19,61 @@ if TYPE_CHECKING:
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
+class PriorityLock:
+    """A lock whose urgent waiters go before the others (FIFO within each class)."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, urgent: bool) -> None:
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(waiter)
+        try:
+            await waiter  # ownership is handed over by release()
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as we were cancelled: pass it on
+            else:
+                (self._urgent if urgent else self._normal).remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # stays held, now by that waiter
+                    return
+        self._held = False
+
+
 class WriteSessions:
     """Sessions for the engine's writes. SQLite has one writer at a time and makes a waiting
-    writer sleep and poll (busy timeout); queuing the writers on an asyncio lock instead keeps
-    the fan-out's latency flat. PostgreSQL writes are not serialized."""
+    writer sleep and poll (busy timeout); queuing the writers on a lock instead keeps the
+    fan-out's latency flat, and the webhook's INSERT (urgent) goes before execution records.
+    PostgreSQL writes are not serialized."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], serialize: bool) -> None:
         self.sessions = sessions
-        self._lock = asyncio.Lock() if serialize else None
+        self._lock = PriorityLock() if serialize else None
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[AsyncSession]:
+    async def __call__(self, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         if self._lock is None:
             async with self.sessions() as s:
                 yield s
             return
-        async with self._lock, self.sessions() as s:
-            yield s
+        await self._lock.acquire(urgent)
+        try:
+            async with self.sessions() as s:
+                yield s
+        finally:
+            self._lock.release()
 
 
 async def start_executions(

@@ -39,3 +39,31 @@ def test_the_dedup_window_is_bounded_by_time_and_count() -> None:
     assert d.check(1, "d", 42.0) == 13
     d.forget(1, "d")
     assert d.check(1, "d", 42.0) is None
+
+
+async def test_urgent_writers_go_first_and_a_cancelled_waiter_passes_the_lock_on() -> None:
+    from justtrades.execution.records import PriorityLock
+
+    lock = PriorityLock()
+    order: list[str] = []
+
+    async def writer(name: str, urgent: bool) -> None:
+        await lock.acquire(urgent)
+        order.append(name)
+        await asyncio.sleep(0)
+        lock.release()
+
+    await lock.acquire(False)
+    tasks = [
+        asyncio.create_task(writer("n1", False)),
+        asyncio.create_task(writer("n2", False)),
+        asyncio.create_task(writer("u1", True)),
+    ]
+    cancelled = asyncio.create_task(writer("gone", True))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    lock.release()
+    await asyncio.gather(*tasks)
+    assert order == ["u1", "n1", "n2"]
+    await asyncio.wait_for(lock.acquire(False), 1)  # nothing left holding it
