@@ -117,7 +117,7 @@ def run_backend(database_url: str, tag: str, rows: list[tuple[str, str]]) -> Non
         "JT_DATABASE_URL": database_url,
         "JT_SECRET_KEY": "bench-key",
         "JT_LOG_LEVEL": "WARNING",
-        "JT_CUSTOM_BROKER_URLS": '["http://127.0.0.1:"]',
+        "JT_CUSTOM_BROKER_URLS": '["http://127.0.0.1"]',
         "JT_DEDUP_WINDOW_SECS": "0",
     }
     cli = [sys.executable, "-m", "justtrades.cli"]

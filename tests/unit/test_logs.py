@@ -30,3 +30,22 @@ def test_a_line_is_json_with_bound_ids_and_no_secrets() -> None:
     assert first["order_id"] == "42"
     assert "signal_id" not in second
     assert "hunter2" not in "".join(records)
+
+
+def test_broker_url_allow_list_compares_parsed_origins() -> None:
+    from justtrades.api.v1 import url_allowed
+
+    allowed = ["http://127.0.0.1", "https://sim.example.com:8443/v1"]
+    assert url_allowed("http://127.0.0.1:8700/v1", allowed)
+    assert url_allowed("https://sim.example.com:8443/v1", allowed)
+    for bad in [
+        "http://127.0.0.1:@169.254.169.254/v1",  # user info hides the real host
+        "http://user@127.0.0.1/v1",
+        "https://sim.example.com.evil.net:8443/v1",
+        "https://sim.example.com:9999/v1",  # another port than the one named
+        "https://sim.example.com:8443/admin",  # outside the path
+        "http://10.0.0.1/v1",
+        "file:///etc/passwd",
+        "not a url",
+    ]:
+        assert not url_allowed(bad, allowed), bad

@@ -17,7 +17,9 @@ class Strict(BaseModel):
 
 
 MAX_ID = 2_147_483_647
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters (PostgreSQL refuses NUL)
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
+Short = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
 Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -26,15 +28,18 @@ class ConnectionIn(Strict):
     name: Name
     environment: Literal["demo", "live", "custom"] = "demo"
     base_url: str | None = Field(
-        None, max_length=300, description="any Tradovate-compatible URL (a simulator's /v1)"
+        None,
+        max_length=300,
+        pattern=PRINTABLE,
+        description="any Tradovate-compatible URL (a simulator's /v1)",
     )
-    username: str | None = Field(None, max_length=64)
-    password: str | None = Field(None, max_length=64, repr=False)
-    app_id: str | None = Field(None, max_length=64)
-    app_version: str | None = Field(None, max_length=64)
-    cid: int | str | None = None
-    sec: str | None = Field(None, max_length=8192, repr=False)
-    device_id: str | None = Field(None, max_length=64)
+    username: Short | None = None
+    password: Short | None = Field(None, repr=False)
+    app_id: Short | None = None
+    app_version: Short | None = None
+    cid: int | Short | None = None
+    sec: str | None = Field(None, max_length=8192, pattern=PRINTABLE, repr=False)
+    device_id: Short | None = None
 
 
 class AccountOut(BaseModel):
@@ -60,14 +65,16 @@ class ConnectionOut(BaseModel):
 
 class StrategyIn(Strict):
     name: Name
-    symbol: str = Field("MNQ1!", min_length=1, max_length=32, description="default ticker")
+    symbol: str = Field(
+        "MNQ1!", min_length=1, max_length=32, pattern=PRINTABLE, description="default ticker"
+    )
     enabled: bool = True
     settings: RiskSettings = RiskSettings()
 
 
 class StrategyPatch(Strict):
     name: Name | None = None
-    symbol: str | None = Field(None, min_length=1, max_length=32)
+    symbol: str | None = Field(None, min_length=1, max_length=32, pattern=PRINTABLE)
     enabled: bool | None = None
     settings: RiskSettings | None = None
     rotate_token: bool = Field(False, description="issue a new webhook URL (the old one dies)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, TypeVar
 
+import httpx
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from sqlmodel import SQLModel, col, select
 
@@ -55,6 +56,28 @@ async def owned(s: Session, model: type[T], item_id: int, user: User, what: str)
     return row
 
 
+def url_allowed(url: str, allowed: list[str]) -> bool:
+    """Same scheme, host (and port, when the allowed URL names one) as an allowed URL, under
+    its path; no user info, which would hide the real host (http://ok-host:@elsewhere/)."""
+    try:
+        u = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    if u.userinfo or u.scheme not in ("http", "https") or not u.host:
+        return False
+    for entry in allowed:
+        try:
+            a = httpx.URL(entry)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            continue
+        # an allowed URL without a port allows any port of that host
+        same_origin = (u.scheme, u.host) == (a.scheme, a.host) and a.port in (None, u.port)
+        under = a.path in ("", "/") or u.path.rstrip("/").startswith(a.path.rstrip("/"))
+        if same_origin and under and not a.userinfo:
+            return True
+    return False
+
+
 def _check(settings: RiskSettings) -> None:
     try:
         check_combination(settings)
@@ -100,14 +123,10 @@ def _connection_out(c: BrokerConnection, accounts: list[Account]) -> ConnectionO
 )
 async def create_connection(body: ConnectionIn, user: CurrentUser, s: Session, svc: Svc) -> Any:
     allowed = svc.settings.custom_broker_urls
-    if (
-        body.base_url
-        and not user.is_admin
-        and not any(body.base_url.startswith(p) for p in allowed)
-    ):
+    if body.base_url and not user.is_admin and not url_allowed(body.base_url, allowed):
         # Otherwise any user could make the service call addresses on its own network.
         raise HTTPException(
-            422, "base_url is limited to the prefixes in JT_CUSTOM_BROKER_URLS (admins: any)"
+            422, "base_url is limited to the URLs in JT_CUSTOM_BROKER_URLS (admins: any)"
         )
     secret = body.model_dump(
         include={"username", "password", "app_id", "app_version", "cid", "sec", "device_id"},

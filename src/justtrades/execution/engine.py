@@ -164,7 +164,7 @@ class Engine:
             rows = await s.execute(
                 select(Signal.id, Signal.strategy_id, Signal.body_hash, Signal.received_at)
                 .where(col(Signal.received_at) >= since)
-                .where(col(Signal.status).not_in(["rejected", "duplicate"]))
+                .where(col(Signal.status).not_in(["rejected", "duplicate", "ignored"]))
                 .order_by(col(Signal.id))
             )
             for signal_id, strategy_id, digest, received in rows.all():
@@ -227,8 +227,11 @@ class Engine:
         try:
             signal_id = await self._insert(row)
         except BaseException:
-            slot.set_result(None)
-            self.dedup.forget(strategy.id, digest)
+            if row.id is not None:  # committed, then interrupted: it is accepted, run it
+                slot.set_result(SignalJob(row.id, strategy.id, now, intent))
+            else:
+                slot.set_result(None)
+                self.dedup.forget(strategy.id, digest)
             raise
         self.dedup.add(strategy.id, digest, mono, signal_id)
         slot.set_result(SignalJob(signal_id, strategy.id, now, intent))
@@ -362,7 +365,6 @@ class Engine:
                 )
             ).all()
         jobs: list[TraderJob] = []
-        seen_accounts: set[tuple[str, ...]] = set()
         alert = alert_layer(intent.overrides.model_dump(exclude_none=True))
         today = self.clock.now().date()
         for trader, account, conn in rows:
@@ -386,19 +388,14 @@ class Engine:
                 problem = f"unknown instrument: {e}"
             if eff is not None and not eff.enabled:
                 continue  # disabled through its settings: not traded, like enabled = false
-            # One broker account trades once per signal, even when it is bound to two traders
-            # or linked through two connections: keyed by the broker's own identity.
+            if not account.active:
+                problem = "account inactive"
             broker_key = (
                 conn.broker,
                 conn.environment,
                 conn.base_url or "",
                 account.broker_account_id,
             )
-            if broker_key in seen_accounts:
-                continue
-            seen_accounts.add(broker_key)
-            if not account.active:
-                problem = "account inactive"
             jobs.append(
                 TraderJob(
                     trader.id,
@@ -411,6 +408,16 @@ class Engine:
                     broker_key,
                 )
             )
+        # One broker account trades once per signal, even when it is bound to two traders or
+        # linked through two connections (keyed by the broker's own identity): the first
+        # trader that can trade it, else the first one (whose problem is then recorded).
+        chosen: dict[tuple[str, ...], TraderJob] = {}
+        for tj in jobs:
+            held = chosen.get(tj.broker_key)
+            if held is None or (held.problem and not tj.problem):
+                chosen[tj.broker_key] = tj
+        keep = {id(tj) for tj in chosen.values()}
+        jobs = [tj for tj in jobs if id(tj) in keep]
         return jobs
 
     async def _run_signal(

@@ -79,7 +79,9 @@ class Deduper:
                 break
             del self._seen[key]
         found = self._seen.get((strategy_id, body_hash))
-        return found[1] if found is not None else None
+        if found is None or now - found[0] > self.window_secs:
+            return None
+        return found[1]
 
     def add(self, strategy_id: int, body_hash: str, now: float, signal_id: int) -> None:
         """Remember a body (signal_id 0: its row is still being written)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -39,7 +40,8 @@ class PriorityLock:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over just as we were cancelled: pass it on
             else:
-                (self._urgent if urgent else self._normal).remove(waiter)
+                with contextlib.suppress(ValueError):  # release() may have dropped it already
+                    (self._urgent if urgent else self._normal).remove(waiter)
             raise
 
     def release(self) -> None:

@@ -102,7 +102,7 @@ async def start_service(
     s = Settings(
         database_url=database_url,
         secret_key="test-secret-key",
-        custom_broker_urls=["http://127.0.0.1:"],
+        custom_broker_urls=["http://127.0.0.1"],
         **settings,
     )
     app = create_app(s, clock=clock)

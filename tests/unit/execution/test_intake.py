@@ -67,3 +67,17 @@ async def test_urgent_writers_go_first_and_a_cancelled_waiter_passes_the_lock_on
     await asyncio.gather(*tasks)
     assert order == ["u1", "n1", "n2"]
     await asyncio.wait_for(lock.acquire(False), 1)  # nothing left holding it
+
+
+async def test_a_waiter_cancelled_while_the_lock_is_released_stays_cancelled() -> None:
+    from justtrades.execution.records import PriorityLock
+
+    lock = PriorityLock()
+    await lock.acquire(False)
+    waiter = asyncio.create_task(lock.acquire(True))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    lock.release()  # in the same tick: release() drops the cancelled waiter
+    results = await asyncio.gather(waiter, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    await asyncio.wait_for(lock.acquire(False), 1)
