@@ -42,29 +42,29 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from justtrades.execution.signal_values import NUMBER_TEXT as _NUMBER_TEXT
+from justtrades.execution.signal_values import SignalError as SignalError
+from justtrades.execution.signal_values import Unreadable as _Unreadable
+from justtrades.execution.signal_values import describe_kind as _describe_kind
+from justtrades.execution.signal_values import number as _number
+from justtrades.execution.signal_values import placeholder_error as _placeholder_error
+from justtrades.execution.signal_values import show as _show
+from justtrades.execution.signal_values import show_text as _show_text
+from justtrades.execution.signal_values import string as _string
+from justtrades.execution.signal_values import switch as _bool
+from justtrades.execution.signal_values import when as _when
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_QUANTITY = 10_000
 MAX_TICKER_CHARS = 64
 MAX_COMMENT_CHARS = 500
-_MAX_NUMBER = Decimal("1e15")
-_MAX_NUMBER_CHARS = 100
-_MS_THRESHOLD = Decimal("1e11")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-_EARLIEST_EPOCH = Decimal(int((_EARLIEST - _EPOCH).total_seconds()))
-_LATEST_EPOCH = Decimal(int((_LATEST - _EPOCH).total_seconds()))
-
-
-class SignalError(ValueError):
-    """The body cannot be understood; str(e) says exactly what is wrong (shown to the user, 4xx)."""
 
 
 class Action(StrEnum):
@@ -175,21 +175,10 @@ _POSITION_ACTION: dict[str, Action] = {
     "short": Action.SELL,
     "flat": Action.CLOSE,
 }
-_TRUE_WORDS = frozenset({"true", "on", "yes", "1"})
-_FALSE_WORDS = frozenset({"false", "off", "no", "0"})
 
 _PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
 _PLACEHOLDER_IN_JSON = re.compile(r'"([^"\\]{1,64})"\s*:\s*"?\s*(\{\{[^{}]{0,200}\}\})')
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _EQUALS = re.compile(r"(?<![^\s,;])(" + "|".join(_KNOWN_KEYS) + r")[ \t]*=[ \t]*", re.IGNORECASE)
-
-
-class _Unreadable:
-    """A JSON number this module will not hold: 1e99999999999999999999999, or 40+ digits."""
-
-    def __init__(self, text: str, problem: str) -> None:
-        self.text = text
-        self.problem = problem
 
 
 _Raw = dict[str, object]
@@ -481,17 +470,6 @@ def _position_word(key: str, value: object) -> Literal["long", "short", "flat"]:
     return _POSITION_WORDS[word]
 
 
-def _string(key: str, value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise SignalError(f"{key} must be {what}, not {_show(value)}")
-    text = value.strip()
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise SignalError(f"{key} contains characters that are not valid text") from None
-    return text
-
-
 def _ticker(raw: _Raw) -> str | None:
     given = _first(raw, _TICKER_KEYS)
     if given is None:
@@ -514,42 +492,6 @@ def _comment(raw: _Raw) -> str | None:
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         value = str(value)
     return _string(key, value, "text")[:MAX_COMMENT_CHARS]
-
-
-def _number(key: str, value: object, *, signed: bool = False) -> Decimal:
-    """A finite Decimal of sane size; negative only when `signed`."""
-    number: Decimal
-    if isinstance(value, bool):
-        raise SignalError(f"{key} must be a number, not {_show(value)}")
-    if isinstance(value, int):
-        if abs(value) >= _MAX_NUMBER:
-            raise SignalError(f"{key} {_show(value)} is too large")
-        number = Decimal(value)
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, float):  # pragma: no cover - JSON floats arrive as Decimal
-        number = Decimal(str(value))
-    elif isinstance(value, str):
-        text = value.strip()
-        if len(text) > _MAX_NUMBER_CHARS or not _NUMBER_TEXT.fullmatch(text):
-            raise SignalError(f"{key} {_show_text(text)} is not a number")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise SignalError(f"{key} {_show_text(text)} is not a usable number") from None
-    elif isinstance(value, _Unreadable):
-        raise SignalError(f"{key} {_show(value)} {value.problem}")
-    else:
-        raise SignalError(f"{key} must be a number, not {_show(value)}")
-    if not number.is_finite():
-        raise SignalError(f"{key} {_show(value)} is not a number")
-    if abs(number) >= _MAX_NUMBER:
-        raise SignalError(f"{key} {_show(value)} is too large")
-    if number.is_zero():
-        number = abs(number)  # no "-0"
-    if number < 0 and not signed:
-        raise SignalError(f"{key} {_show(value)} must not be negative")
-    return number
 
 
 def _opt_number(
@@ -582,105 +524,9 @@ def _quantity(raw: _Raw) -> int | None:
 
 def _opt_bool(raw: _Raw, keys: tuple[str, ...]) -> bool | None:
     given = _first(raw, keys)
-    if given is None:
-        return None
-    key, value = given
-    if isinstance(value, bool):
-        return value
-    is_number = isinstance(value, int) or (isinstance(value, Decimal) and value.is_finite())
-    if is_number and value in (0, 1):
-        return value == 1
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE_WORDS:
-            return True
-        if word in _FALSE_WORDS:
-            return False
-    raise SignalError(f"{key} must be true or false (on/off, yes/no, 1/0), not {_show(value)}")
+    return None if given is None else _bool(*given)
 
 
 def _time(raw: _Raw) -> datetime | None:
     given = _first(raw, _TIME_KEYS)
-    if given is None:
-        return None
-    key, value = given
-    when: datetime
-    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value.strip()):
-        text = value.strip()
-        try:
-            when = datetime.fromisoformat(text)
-            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-        except (ValueError, OverflowError):
-            raise SignalError(
-                f"{key} {_show_text(text)} is not a time; send an ISO time such as "
-                "2026-11-27T14:30:00Z ({{timenow}}) or epoch seconds or milliseconds"
-            ) from None
-    else:
-        try:
-            seconds = _number(key, value, signed=True)
-        except SignalError:
-            raise SignalError(
-                f"{key} {_show(value)} is not a time; send an ISO time such as "
-                "2026-11-27T14:30:00Z ({{timenow}}) or epoch seconds or milliseconds"
-            ) from None
-        if abs(seconds) >= _MS_THRESHOLD:
-            seconds = seconds / 1000
-        if not (_EARLIEST_EPOCH <= seconds < _LATEST_EPOCH):
-            raise SignalError(
-                f"{key} {_show(value)} is not a plausible alert time "
-                "(expected a time between 2000 and 2099)"
-            )
-        when = _EPOCH + timedelta(microseconds=int(seconds * 1_000_000))
-    if not (_EARLIEST <= when < _LATEST):
-        raise SignalError(
-            f"{key} {_show(value)} is not a plausible alert time "
-            f"(it reads as {when.isoformat()}; expected a time between 2000 and 2099)"
-        )
-    return when
-
-
-# --------------------------------------------------------------------------- messages
-
-
-def _placeholder_error(key: str, placeholder: str) -> SignalError:
-    return SignalError(
-        f"{key} is {_show_text(placeholder)}: the TradingView placeholder was not replaced; "
-        "check its spelling and that the alert type provides it (strategy placeholders need "
-        "a strategy alert)"
-    )
-
-
-def _show_text(text: str, limit: int = 60) -> str:
-    if len(text) > limit:
-        text = text[:limit] + "..."
-    return '"' + text + '"'
-
-
-def _show(value: object) -> str:
-    if isinstance(value, str):
-        return _show_text(value.strip())
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        digits = len(str(abs(value))) if abs(value) < 10**60 else 61
-        return str(value) if digits <= 60 else f"a number with {digits}+ digits"
-    if isinstance(value, Decimal):
-        text = str(value)
-        return text if len(text) <= 60 else text[:60] + "..."
-    if isinstance(value, _Unreadable):
-        return _show_text(value.text).strip('"')
-    return _describe_kind(value)
-
-
-def _describe_kind(value: object) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, bool):
-        return "true/false"
-    return "a number"
+    return None if given is None else _when(*given)
