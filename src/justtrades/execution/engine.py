@@ -443,31 +443,19 @@ class Engine:
             if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
                 if ticket is not None:
                     ticket.release()
-                await finish_execution(
-                    self.writes,
-                    self.clock,
-                    execution_id,
-                    "failed",
-                    None,
-                    None,
-                    tj.problem or "cannot trade",
-                )
+                await self._end(execution_id, "failed", tj.problem or "cannot trade")
                 return False
             try:
                 async with ticket:
                     return await self._trade(job, tj, execution_id, tj.settings, tj.contract)
             except Exception as e:  # an adapter bug must not take the other traders down
                 log.exception("trader execution crashed")
-                await finish_execution(
-                    self.writes,
-                    self.clock,
-                    execution_id,
-                    "failed",
-                    None,
-                    None,
-                    f"internal error: {type(e).__name__}: {e}",
-                )
+                await self._end(execution_id, "failed", f"internal error: {type(e).__name__}: {e}")
                 return False
+
+    async def _end(self, execution_id: int, status: str, error: str) -> None:
+        """An execution that ends without a plan: failed or skipped, with why."""
+        await finish_execution(self.writes, self.clock, execution_id, status, None, None, error)
 
     async def _trade(
         self,
@@ -479,14 +467,8 @@ class Engine:
     ) -> bool:
         age = (self.clock.now() - job.received_at).total_seconds()
         if age > self.max_signal_age_secs:
-            await finish_execution(
-                self.writes,
-                self.clock,
-                execution_id,
-                "skipped",
-                None,
-                None,
-                f"expired while waiting for its turn ({age:.1f} s)",
+            await self._end(
+                execution_id, "skipped", f"expired while waiting for its turn ({age:.1f} s)"
             )
             return True
         broker = self.registry.get(tj.connection)
@@ -502,15 +484,7 @@ class Engine:
             calls, 1, "get_position", None, {"symbol": contract.name}, read_position
         )
         if error is not None:
-            await finish_execution(
-                self.writes,
-                self.clock,
-                execution_id,
-                "failed",
-                None,
-                None,
-                f"could not read the position: {error}",
-            )
+            await self._end(execution_id, "failed", f"could not read the position: {error}")
             return False
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
         plan_json = {
