@@ -427,31 +427,35 @@ class Engine:
             *(self._run_trader(job, tj, ticket, ex) for tj, ticket, ex in work),
             return_exceptions=True,
         )
-        failed = [r for r in results if r is not True]
+        failed = [r for r in results if r not in ("done", "skipped")]  # incl. exceptions
         if failed:
             text = f"{len(failed)} of {len(results)} traders failed"
             await self._finish_signal(job.signal_id, "failed", text)
             self._count("failed")
+        elif all(r == "skipped" for r in results):
+            text = "expired for every trader while waiting for its turn"
+            await self._finish_signal(job.signal_id, "expired", text)
+            self._count("expired")
         else:
             await self._finish_signal(job.signal_id, "done", f"{len(results)} traders done")
             self._count("done")
 
     async def _run_trader(
         self, job: SignalJob, tj: TraderJob, ticket: Ticket | None, execution_id: int
-    ) -> bool:
+    ) -> str:
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
             if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
                 if ticket is not None:
                     ticket.release()
                 await self._end(execution_id, "failed", tj.problem or "cannot trade")
-                return False
+                return "failed"
             try:
                 async with ticket:
                     return await self._trade(job, tj, execution_id, tj.settings, tj.contract)
             except Exception as e:  # an adapter bug must not take the other traders down
                 log.exception("trader execution crashed")
                 await self._end(execution_id, "failed", f"internal error: {type(e).__name__}: {e}")
-                return False
+                return "failed"
 
     async def _end(self, execution_id: int, status: str, error: str) -> None:
         """An execution that ends without a plan: failed or skipped, with why."""
@@ -464,13 +468,13 @@ class Engine:
         execution_id: int,
         eff: EffectiveSettings,
         contract: Contract,
-    ) -> bool:
+    ) -> str:
         age = (self.clock.now() - job.received_at).total_seconds()
         if age > self.max_signal_age_secs:
             await self._end(
                 execution_id, "skipped", f"expired while waiting for its turn ({age:.1f} s)"
             )
-            return True
+            return "skipped"
         broker = self.registry.get(tj.connection)
         calls = DbCallLog(self.writes, self.clock, execution_id)
         position: Any = None
@@ -485,7 +489,7 @@ class Engine:
         )
         if error is not None:
             await self._end(execution_id, "failed", f"could not read the position: {error}")
-            return False
+            return "failed"
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
         plan_json = {
             "symbol": plan.symbol,
@@ -513,7 +517,7 @@ class Engine:
             None if result.ok else result.summary,
         )
         event(log, "execution finished", status=status, summary=result.summary)
-        return result.ok
+        return status
 
     async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
         async with self.writes() as s:

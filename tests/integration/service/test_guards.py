@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from justtrades.app import Services
+from justtrades.clock import FakeClock
+from justtrades.sim.runner import SimServer
 from tests.helpers import eventually
 
 from .conftest import Service
@@ -89,3 +92,38 @@ async def test_with_the_dispatcher_down_the_webhook_says_retry(service: Service)
     assert r.status_code == 503  # TradingView retries a 5xx; an "accepted" would be a lie
     status = await service.http.get("/status")
     assert status.status_code == 503 and status.json()["workers"]["dispatcher_alive"] is False
+
+
+async def test_a_signal_that_grows_stale_while_waiting_for_its_lane_expires(
+    service: Service, other_sim: SimServer, clock: FakeClock
+) -> None:
+    r = await service.http.post(
+        "/api/v1/connections",
+        json={
+            "broker": "tradovate",
+            "name": "slow",
+            "environment": "custom",
+            "base_url": other_sim.api_url,
+            "username": "demo",
+            "password": "demo",
+        },
+    )
+    [slow] = r.json()["accounts"]
+    strategy = (await service.http.post("/api/v1/strategies", json={"name": "slow one"})).json()
+    await service.http.post(
+        "/api/v1/traders", json={"strategy_id": strategy["id"], "account_id": slow["id"]}
+    )
+    async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
+        await control.post("/_sim/faults", json={"latency_ms": 800})
+    first = (await service.http.post(strategy["webhook_url"], content=b"buy MNQ1!")).json()
+    second = (await service.http.post(strategy["webhook_url"], content=b"close")).json()
+    await asyncio.sleep(0.3)  # the first holds the lane, waiting for its slow broker
+    clock.advance(40)  # meanwhile the second grows older than the 30 s maximum
+    done = await eventually(lambda: service.finished(second["signal_id"]), timeout_secs=10)
+    assert done["status"] == "expired"
+    [execution] = done["executions"]
+    assert execution["status"] == "skipped" and "expired" in execution["error"]
+    assert execution["broker_calls"] == []
+    assert (await eventually(lambda: service.finished(first["signal_id"]), timeout_secs=10))[
+        "status"
+    ] == "done"
