@@ -485,9 +485,10 @@ class Engine:
             return {"net_pos": position.net_pos, "avg_price": str(position.avg_price)}
 
         _, error = await recorded(
-            calls, 1, "get_position", None, {"symbol": contract.name}, read_position
+            calls, 1, "get_position", None, {"symbol": contract.name}, read_position, read=True
         )
         if error is not None:
+            await calls.flush()
             await self._end(execution_id, "failed", f"could not read the position: {error}")
             return "failed"
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
@@ -506,6 +507,7 @@ class Engine:
             return f"jt{job.signal_id}-{tj.trader_id}-{seq}-{salt}"
 
         result = await execute(plan, broker, tj.broker_account_id, calls, client_id, None, 2)
+        await calls.flush()  # the position read, when no order followed it
         status = "done" if result.ok else "failed"
         await finish_execution(
             self.writes,

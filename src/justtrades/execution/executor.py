@@ -41,6 +41,17 @@ class CallLog(Protocol):
         latency_ms: float,
     ) -> None: ...
 
+    async def read(
+        self,
+        seq: int,
+        endpoint: str,
+        request: dict[str, Any],
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+    ) -> None: ...
+
 
 @dataclass
 class StepResult:
@@ -71,8 +82,23 @@ async def recorded(
     client_order_id: str | None,
     request: dict[str, Any],
     call: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    read: bool = False,
 ) -> tuple[dict[str, Any] | None, BrokerError | None]:
-    """Record, call, record: the one way any broker call of an execution is made."""
+    """Record, call, record: the one way any broker call of an execution is made. A `read`
+    (it changes nothing at the broker) is recorded once, after it is done."""
+    if read:
+        started = time.perf_counter()
+        try:
+            response = await call()
+        except BrokerError as e:
+            latency = (time.perf_counter() - started) * 1000
+            error = f"{type(e).__name__}: {e}"
+            await log.read(seq, endpoint, request, outcome_of(e), None, error, latency)
+            return None, e
+        latency = (time.perf_counter() - started) * 1000
+        await log.read(seq, endpoint, request, "ok", response, None, latency)
+        return response, None
     call_id = await log.started(seq, endpoint, client_order_id, request)
     started = time.perf_counter()
     try:

@@ -7,6 +7,7 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -127,12 +128,15 @@ async def finish_execution(
 
 
 class DbCallLog:
-    """Every broker call of one execution, written before the call and completed after."""
+    """Every broker call of one execution. An order-changing call is written before it is made
+    and completed after; a read changes nothing at the broker, so it is written once, when done,
+    together with the next write (never an extra round trip before an order)."""
 
     def __init__(self, sessions: Sessions, clock: Clock, execution_id: int) -> None:
         self.sessions = sessions
         self.clock = clock
         self.execution_id = execution_id
+        self._reads: list[BrokerCall] = []
 
     async def started(
         self, seq: int, endpoint: str, client_order_id: str | None, request: dict[str, Any]
@@ -147,10 +151,45 @@ class DbCallLog:
             started_at=self.clock.now(),
         )
         async with self.sessions() as s:
-            s.add(row)
+            s.add_all([*self._reads, row])
             await s.commit()
+        self._reads.clear()
         assert row.id is not None
         return row.id
+
+    async def read(
+        self,
+        seq: int,
+        endpoint: str,
+        request: dict[str, Any],
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+    ) -> None:
+        now = self.clock.now()
+        self._reads.append(
+            BrokerCall(
+                execution_id=self.execution_id,
+                seq=seq,
+                endpoint=endpoint,
+                request=request,
+                response=response,
+                outcome=outcome,
+                error=error,
+                latency_ms=round(latency_ms, 3),
+                started_at=now - timedelta(milliseconds=latency_ms),
+                finished_at=now,
+            )
+        )
+
+    async def flush(self) -> None:
+        """Write the reads not yet written (an execution that ends without an order)."""
+        if self._reads:
+            async with self.sessions() as s:
+                s.add_all(self._reads)
+                await s.commit()
+            self._reads.clear()
 
     async def finished(
         self,
