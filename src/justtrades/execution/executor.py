@@ -1,7 +1,7 @@
 """Carries out one trader's plan for one signal, recording every broker call.
 
-The call's record is written (outcome "sent", with its client order id) BEFORE the broker is
-asked, and completed after: a crash in between leaves a record that reconciliation can settle
+An order-changing call's record is written (outcome "sent", with its client order id) BEFORE
+the broker is asked, and completed after: a crash in between leaves a record that reconciliation can settle
 by client order id, never a silent order. A failed step stops the plan: nothing is entered
 after a close that did not happen.
 """
