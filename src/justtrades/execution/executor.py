@@ -1,9 +1,9 @@
 """Carries out one trader's plan for one signal, recording every broker call.
 
 An order-changing call's record is written (outcome "sent", with its client order id) BEFORE
-the broker is asked, and completed after: a crash in between leaves a record that reconciliation can settle
-by client order id, never a silent order. A failed step stops the plan: nothing is entered
-after a close that did not happen.
+the broker is asked, and completed after: a crash in between leaves a record that
+reconciliation can settle by client order id, never a silent order. A failed step stops the
+plan: nothing is entered after a close that did not happen.
 """
 
 from __future__ import annotations
