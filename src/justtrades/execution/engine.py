@@ -506,7 +506,18 @@ class Engine:
         def client_id(seq: int) -> str:
             return f"jt{job.signal_id}-{tj.trader_id}-{seq}-{salt}"
 
-        result = await execute(plan, broker, tj.broker_account_id, calls, client_id, None, 2)
+        async def confirm_flat() -> int:
+            """The position after a flatten: polled until flat, for at most 3 s."""
+            for _ in range(30):
+                now = await broker.get_position(tj.broker_account_id, contract.name)
+                if now.is_flat:
+                    return 0
+                await self.clock.sleep(0.1)
+            return now.net_pos
+
+        result = await execute(
+            plan, broker, tj.broker_account_id, calls, client_id, None, 2, confirm_flat
+        )
         await calls.flush()  # the position read, when no order followed it
         status = "done" if result.ok else "failed"
         await finish_execution(

@@ -53,6 +53,20 @@ class CallLog(Protocol):
     ) -> None: ...
 
 
+class PositionStillOpen(BrokerError):
+    """The broker still shows a position that was just flattened: nothing more is sent."""
+
+
+def _flat_check(confirm_flat: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[Any]]:
+    async def check() -> dict[str, Any]:
+        net = await confirm_flat()
+        if net:
+            raise PositionStillOpen(f"position still {net} after the flatten")
+        return {"net_pos": net}
+
+    return check
+
+
 @dataclass
 class StepResult:
     ok: bool
@@ -124,10 +138,16 @@ async def execute(
     new_client_id: Callable[[int], str],
     reference_price: Decimal | None,
     first_seq: int = 1,
+    confirm_flat: Callable[[], Awaitable[int]] | None = None,
 ) -> ExecutionResult:
-    """Run the plan's steps in order; stop at the first failure."""
+    """Run the plan's steps in order; stop at the first failure. With `confirm_flat` (it
+    returns the broker's position once flat, or after waiting long enough), an entry that
+    follows a flatten is only sent once the broker shows the position closed: a liquidation
+    acknowledged but not done must never leave the old position and the new one together."""
     result = ExecutionResult(ok=True, summary=plan.note or "nothing to do")
-    for seq, step in enumerate(plan.steps, first_seq):
+    seq = first_seq - 1
+    for i, step in enumerate(plan.steps):
+        seq += 1
         if isinstance(step, Flatten):
 
             async def flatten() -> dict[str, Any]:
@@ -137,6 +157,13 @@ async def execute(
             _, error = await recorded(
                 log, seq, "flatten", None, {"symbol": plan.symbol, "reason": step.reason}, flatten
             )
+            entry_follows = any(isinstance(s, Enter) for s in plan.steps[i + 1 :])
+            if error is None and entry_follows and confirm_flat is not None:
+                seq += 1
+                why = {"symbol": plan.symbol, "why": "confirm flat before the entry"}
+                _, error = await recorded(
+                    log, seq, "get_position", None, why, _flat_check(confirm_flat), read=True
+                )
         else:
             assert isinstance(step, Enter)
             cid = new_client_id(seq)
@@ -186,7 +213,7 @@ async def execute(
             outcome = outcome_of(error)
             result.steps.append(StepResult(False, outcome, str(error)))
             result.ok = False
-            result.summary = f"step {seq - first_seq + 1} ({step.describe()}) {outcome}: {error}"
+            result.summary = f"step {i + 1} ({step.describe()}) {outcome}: {error}"
             return result
         result.steps.append(StepResult(True, "ok", step.describe()))
     if plan.steps:

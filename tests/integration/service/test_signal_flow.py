@@ -67,6 +67,13 @@ async def test_reversal_closes_then_enters_the_other_side(service: Service) -> N
     r = await service.fire("sell MNQ1!")
     signal = await eventually(lambda: service.finished(r.json()["signal_id"]))
     assert signal["status"] == "done"
+    for e in signal["executions"]:  # the entry only after the broker shows the close done
+        assert [c["endpoint"] for c in e["broker_calls"]] == [
+            "get_position",
+            "flatten",
+            "get_position",
+            "place_bracket",
+        ]
     positions = await service.positions()
     assert sorted(p["net_pos"] for p in positions.values()) == [-3, -2, -1]
     for p in positions.values():
