@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 from fastapi import APIRouter, HTTPException, Path, Query, Response
+from pydantic import BaseModel
 from sqlmodel import SQLModel, col, select
 
 from justtrades.admin import AdminError, connection_spec, link_connection
@@ -78,11 +79,21 @@ def url_allowed(url: str, allowed: list[str]) -> bool:
     return False
 
 
-def _check(settings: RiskSettings) -> None:
+def _stored(settings: RiskSettings) -> dict[str, Any]:
+    """Settings as stored: checked for refused combinations, only the values that are set."""
     try:
         check_combination(settings)
     except SettingsConflict as e:
         raise HTTPException(422, str(e)) from None
+    return settings.model_dump(mode="json", exclude_none=True)
+
+
+def _patch(row: SQLModel, body: BaseModel, names: tuple[str, ...]) -> None:
+    """Copy the fields a PATCH gives (None: unchanged)."""
+    for name in names:
+        value = getattr(body, name)
+        if value is not None:
+            setattr(row, name, value)
 
 
 # --- connections and accounts ------------------------------------------------------------------
@@ -208,7 +219,7 @@ def _strategy_out(row: Strategy, svc: Svc) -> StrategyOut:
 
 @router.post("/strategies", status_code=201, response_model=StrategyOut)
 async def create_strategy(body: StrategyIn, user: CurrentUser, s: Session, svc: Svc) -> Any:
-    _check(body.settings)
+    settings = _stored(body.settings)
     assert user.id is not None
     now = svc.clock.now()
     row = Strategy(
@@ -217,7 +228,7 @@ async def create_strategy(body: StrategyIn, user: CurrentUser, s: Session, svc: 
         symbol=body.symbol,
         enabled=body.enabled,
         webhook_token=new_webhook_token(),
-        settings=body.settings.model_dump(mode="json", exclude_none=True),
+        settings=settings,
         created_at=now,
         updated_at=now,
     )
@@ -251,15 +262,9 @@ async def update_strategy(
     strategy_id: Id, body: StrategyPatch, user: CurrentUser, s: Session, svc: Svc
 ) -> Any:
     row = await owned(s, Strategy, strategy_id, user, "strategy")
-    if body.name is not None:
-        row.name = body.name
-    if body.symbol is not None:
-        row.symbol = body.symbol
-    if body.enabled is not None:
-        row.enabled = body.enabled
+    _patch(row, body, ("name", "symbol", "enabled"))
     if body.settings is not None:
-        _check(body.settings)
-        row.settings = body.settings.model_dump(mode="json", exclude_none=True)
+        row.settings = _stored(body.settings)
     if body.rotate_token:
         row.webhook_token = new_webhook_token()
     row.updated_at = svc.clock.now()
@@ -296,7 +301,7 @@ def _trader_out(row: TraderRow) -> TraderOut:
 async def create_trader(body: TraderIn, user: CurrentUser, s: Session, svc: Svc) -> Any:
     await owned(s, Strategy, body.strategy_id, user, "strategy")
     await owned(s, Account, body.account_id, user, "account")
-    _check(body.settings)
+    settings = _stored(body.settings)
     taken = (
         await s.execute(
             select(TraderRow).where(
@@ -315,7 +320,7 @@ async def create_trader(body: TraderIn, user: CurrentUser, s: Session, svc: Svc)
         account_id=body.account_id,
         enabled=body.enabled,
         multiplier=body.multiplier,
-        settings=body.settings.model_dump(mode="json", exclude_none=True),
+        settings=settings,
         created_at=now,
         updated_at=now,
     )
@@ -348,13 +353,9 @@ async def update_trader(
     trader_id: Id, body: TraderPatch, user: CurrentUser, s: Session, svc: Svc
 ) -> Any:
     row = await owned(s, TraderRow, trader_id, user, "trader")
-    if body.enabled is not None:
-        row.enabled = body.enabled
-    if body.multiplier is not None:
-        row.multiplier = body.multiplier
+    _patch(row, body, ("enabled", "multiplier"))
     if body.settings is not None:
-        _check(body.settings)
-        row.settings = body.settings.model_dump(mode="json", exclude_none=True)
+        row.settings = _stored(body.settings)
     row.updated_at = svc.clock.now()
     await s.commit()
     return _trader_out(row)
