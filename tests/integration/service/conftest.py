@@ -74,6 +74,31 @@ class Service:
             self._fired[body] = r.json()["signal_id"]
         return await self.finished(self._fired[body])
 
+    async def link(self, sim: SimServer, name: str) -> dict[str, Any]:
+        """Link another simulator (another broker endpoint); its one account."""
+        r = await self.http.post(
+            "/api/v1/connections",
+            json={
+                "broker": "tradovate",
+                "name": name,
+                "environment": "custom",
+                "base_url": sim.api_url,
+                "username": "demo",
+                "password": "demo",
+            },
+        )
+        assert r.status_code == 201, r.text
+        [account] = r.json()["accounts"]
+        return dict(account)
+
+    async def bind(self, account: dict[str, Any], strategy_id: int | None = None) -> None:
+        """A trader for `account` on the strategy (the service's own by default)."""
+        r = await self.http.post(
+            "/api/v1/traders",
+            json={"strategy_id": strategy_id or self.strategy["id"], "account_id": account["id"]},
+        )
+        assert r.status_code == 201, r.text
+
     async def positions(self) -> dict[int, dict[str, Any]]:
         r = await self.http.get("/api/v1/positions")
         r.raise_for_status()

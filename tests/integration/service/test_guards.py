@@ -97,22 +97,9 @@ async def test_with_the_dispatcher_down_the_webhook_says_retry(service: Service)
 async def test_a_signal_that_grows_stale_while_waiting_for_its_lane_expires(
     service: Service, other_sim: SimServer, clock: FakeClock
 ) -> None:
-    r = await service.http.post(
-        "/api/v1/connections",
-        json={
-            "broker": "tradovate",
-            "name": "slow",
-            "environment": "custom",
-            "base_url": other_sim.api_url,
-            "username": "demo",
-            "password": "demo",
-        },
-    )
-    [slow] = r.json()["accounts"]
+    slow = await service.link(other_sim, "slow")
     strategy = (await service.http.post("/api/v1/strategies", json={"name": "slow one"})).json()
-    await service.http.post(
-        "/api/v1/traders", json={"strategy_id": strategy["id"], "account_id": slow["id"]}
-    )
+    await service.bind(slow, strategy["id"])
     async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
         await control.post("/_sim/faults", json={"latency_ms": 800})
     first = (await service.http.post(strategy["webhook_url"], content=b"buy MNQ1!")).json()

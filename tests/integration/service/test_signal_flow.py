@@ -212,22 +212,8 @@ async def test_a_signal_recovered_for_a_strategy_disabled_meanwhile_is_not_trade
 async def test_one_failing_broker_never_stops_the_others(
     service: Service, other_sim: SimServer
 ) -> None:
-    r = await service.http.post(
-        "/api/v1/connections",
-        json={
-            "broker": "tradovate",
-            "name": "flaky",
-            "environment": "custom",
-            "base_url": other_sim.api_url,
-            "username": "demo",
-            "password": "demo",
-        },
-    )
-    [flaky] = r.json()["accounts"]
-    r = await service.http.post(
-        "/api/v1/traders", json={"strategy_id": service.strategy["id"], "account_id": flaky["id"]}
-    )
-    assert r.status_code == 201
+    flaky = await service.link(other_sim, "flaky")
+    await service.bind(flaky)
     async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
         await control.post("/_sim/faults", json={"error_rate": 1.0})
     r = await service.fire("buy MNQ1!")
@@ -245,21 +231,8 @@ async def test_one_failing_broker_never_stops_the_others(
 async def test_a_slow_broker_never_delays_the_others(
     service: Service, other_sim: SimServer
 ) -> None:
-    r = await service.http.post(
-        "/api/v1/connections",
-        json={
-            "broker": "tradovate",
-            "name": "slow",
-            "environment": "custom",
-            "base_url": other_sim.api_url,
-            "username": "demo",
-            "password": "demo",
-        },
-    )
-    [slow] = r.json()["accounts"]
-    await service.http.post(
-        "/api/v1/traders", json={"strategy_id": service.strategy["id"], "account_id": slow["id"]}
-    )
+    slow = await service.link(other_sim, "slow")
+    await service.bind(slow)
     async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
         await control.post("/_sim/faults", json={"latency_ms": 1500})
     r = await service.fire("buy MNQ1!")
