@@ -1,21 +1,32 @@
 # Two commands matter: `make demo` runs the service with embedded defaults (SQLite under
 # ./data, the built-in Tradovate simulator), `make test` runs every test.
-# Both create .venv from requirements.lock (exact pins) the first time.
+# Both create .venv from requirements/dev.txt (hashed pins exported from uv.lock) the first time.
+# `make lock` regenerates uv.lock and the two exported locks (runtime and dev) from pyproject.toml.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve sim test lint bench clean
+EXPORT := $(BIN)/uv export --frozen --no-emit-project --format requirements-txt --quiet
 
-$(STAMP): requirements.lock pyproject.toml
+.PHONY: install lock demo serve sim test lint bench clean
+
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24,<27"
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# uv.lock is the source; requirements/runtime.txt (no dev group: the wheel's and the image's
+# dependencies) and requirements/dev.txt (runtime + dev tools) are exported from it with hashes.
+# `make lock UPGRADE=1` moves every pin to the newest release the ranges allow.
+lock: $(STAMP)
+	$(BIN)/uv lock $(if $(UPGRADE),--upgrade,)
+	$(EXPORT) --no-dev -o requirements/runtime.txt
+	$(EXPORT) -o requirements/dev.txt
 
 demo: $(STAMP)
 	$(BIN)/justtrades demo

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,18 +180,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def _script_location() -> Path:
-    """The `alembic/` folder: $JT_ALEMBIC_DIR, else next to this source tree (src/ layout,
-    editable install or a copied checkout), else under the current directory."""
-    candidates: list[Path] = []
-    if configured := os.environ.get("JT_ALEMBIC_DIR"):
-        candidates.append(Path(configured))
-    candidates.append(Path(__file__).resolve().parents[3] / "alembic")
-    candidates.append(Path.cwd() / "alembic")
+    """The migrations: shipped inside the package (`justtrades/migrations`, from the top-level
+    `alembic/` folder, see pyproject.toml), else the checkout's `alembic/` (an editable install
+    or a source tree)."""
+    shipped = Path(str(resources.files("justtrades").joinpath("migrations")))
+    candidates = [shipped, Path(__file__).resolve().parents[3] / "alembic"]
     for candidate in candidates:
         if (candidate / "env.py").is_file():
             return candidate
     searched = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"alembic migrations folder not found (searched {searched})")
+    raise FileNotFoundError(f"the migrations are missing from this install (searched {searched})")
 
 
 def alembic_config(url: str | URL | None = None) -> Config:

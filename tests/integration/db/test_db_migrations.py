@@ -115,7 +115,6 @@ def test_migrations_folder_is_found_without_alembic_ini(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path_factory.mktemp("nowhere"))
-    monkeypatch.delenv("JT_ALEMBIC_DIR", raising=False)
     config = db.alembic_config("sqlite:///x.db")
     location = config.get_main_option("script_location")
     assert location is not None and location.endswith("alembic")
