@@ -33,18 +33,58 @@ def _serve(args: argparse.Namespace) -> int:
     assert isinstance(settings, Settings)
     setup_logging(settings)
     asyncio.run(upgrade(settings.database_url))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    app = create_app(settings)
+    # Uvicorn's own lines (startup, errors) go through our logging (log_config=None); the
+    # access lines are ours too (api/access.py: request id, masked webhook tokens).
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
     return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from justtrades.app import setup_logging
     from justtrades.config import Settings
+    from justtrades.logs import get_logger
     from justtrades.models.db import upgrade
 
     settings = Settings()
+    setup_logging(settings)
     asyncio.run(upgrade(settings.database_url))
-    print(f"database at head: {settings.database_url.split('@')[-1]}")
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    get_logger("justtrades.cli").info("database at head", database=where)
     return 0
+
+
+HEALTH_TIMEOUT_SECS = 3.0
+
+
+def _health(args: argparse.Namespace) -> int:
+    """GET /health of the service on this machine: exit 0 when it answers 200 (the image's
+    health check; no curl in a slim image)."""
+    import urllib.error
+    import urllib.request
+
+    from justtrades.config import Settings
+
+    settings = Settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = args.url or f"http://{host}:{settings.port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=HEALTH_TIMEOUT_SECS) as answer:
+            ok = answer.status == 200
+    except (urllib.error.URLError, OSError) as e:
+        print(f"justtrades: {url} did not answer: {e}", file=sys.stderr)
+        return 1
+    print(f"{url}: {'ok' if ok else 'not ok'}")
+    return 0 if ok else 1
 
 
 async def _with_session(action: str, args: argparse.Namespace) -> int:
@@ -90,8 +130,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _sim_tradovate(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from justtrades.app import setup_logging
+    from justtrades.config import Settings
     from justtrades.sim.server import create_sim_app
 
+    setup_logging(Settings())
     app = create_sim_app(seed=args.seed, accounts=args.accounts, token_ttl_secs=args.token_ttl)
     print(
         f"Tradovate simulator on http://{args.host}:{args.port}/v1 "
@@ -99,12 +142,15 @@ def _sim_tradovate(args: argparse.Namespace) -> int:
         f"control API at http://{args.host}:{args.port}/_sim, docs at /docs",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from justtrades import __version__
+
     parser = argparse.ArgumentParser(prog="justtrades", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"justtrades {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the service (migrates the database first)")
@@ -117,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="migrate to the latest schema").set_defaults(
         func=_db_upgrade
     )
+
+    health = commands.add_parser("health", help="exit 0 if the local service answers /health")
+    health.add_argument("--url", help="default: http://JT_HOST:JT_PORT/health")
+    health.set_defaults(func=_health)
 
     user = commands.add_parser("user", help="users")
     user_commands = user.add_subparsers(dest="user_command", required=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path("data")
@@ -38,7 +39,27 @@ class Settings(BaseSettings):
         description="URL prefixes a non-admin user may give as a connection's base_url (for "
         "example a shared simulator); admins may give any",
     )
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="the least severe level written"
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="console: readable lines; json: one JSON object a line"
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="set: GET /metrics needs `Authorization: Bearer <token>`; unset: /metrics "
+        "is open (it holds no tenant's identity)",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def base_url(self) -> str:

@@ -15,9 +15,8 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from justtrades import logs
 from justtrades.admin import create_api_key, create_user, link_connection, user_by_email
-from justtrades.app import Services, create_app
+from justtrades.app import Services, create_app, setup_logging
 from justtrades.clock import SystemClock
 from justtrades.config import Settings
 from justtrades.crypto import new_webhook_token
@@ -173,7 +172,7 @@ Close everything:
 
 
 async def run_demo(settings: Settings, sim_port: int = 8700) -> None:
-    logs.setup(settings.log_level)
+    setup_logging(settings)
     sim = SimServer(create_sim_app(Exchange(SystemClock(), seed=1, accounts=3)), port=sim_port)
     try:
         await sim.start()
@@ -186,7 +185,14 @@ async def run_demo(settings: Settings, sim_port: int = 8700) -> None:
         svc: Services = app.state.services
         _, key, strategy = await seed(svc, sim.api_url)
         server = uvicorn.Server(
-            uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+            uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+            )
         )
         print(banner(settings, key, strategy, sim), flush=True)
         await server.serve()

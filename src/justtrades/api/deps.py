@@ -44,7 +44,26 @@ async def current_user(
             "missing API key: send Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key_hash = hash_api_key(credentials.credentials)
+    return await _user_of(s, svc, credentials.credentials)
+
+
+async def optional_admin(
+    s: Annotated[AsyncSession, Depends(session)],
+    svc: Annotated[Services, Depends(services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """None without a key; the admin with an admin key; 401 for a bad key, 403 for a key that
+    is not an admin's (a key sent and ignored would be a silent surprise)."""
+    if credentials is None or not credentials.credentials:
+        return None
+    user = await _user_of(s, svc, credentials.credentials)
+    if not user.is_admin:
+        raise HTTPException(403, "this detail needs an admin's API key; send none for the summary")
+    return user
+
+
+async def _user_of(s: AsyncSession, svc: Services, api_key: str) -> User:
+    key_hash = hash_api_key(api_key)
     row = (
         await s.execute(
             select(ApiKey, User)
@@ -65,4 +84,5 @@ async def current_user(
 
 Session = Annotated[AsyncSession, Depends(session)]
 CurrentUser = Annotated[User, Depends(current_user)]
+OptionalAdmin = Annotated[User | None, Depends(optional_admin)]
 Svc = Annotated[Services, Depends(services)]

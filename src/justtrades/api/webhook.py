@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -19,6 +21,14 @@ async def receive(token: str, request: Request) -> JSONResponse:
     200 with the signal id when accepted (the outcome is recorded, also when a filter blocks
     it); 404 for an unknown token; 4xx with the reason for a body that cannot be understood."""
     svc: Services = request.app.state.services
+    started = time.perf_counter()
+    answer = await _answer(svc, token, request)
+    svc.metrics.webhook_ack.observe(time.perf_counter() - started)
+    svc.metrics.webhook_requests.labels(str(answer.status_code)).inc()
+    return answer
+
+
+async def _answer(svc: Services, token: str, request: Request) -> JSONResponse:
     too_large = JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:

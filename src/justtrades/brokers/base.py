@@ -20,6 +20,7 @@ Account and order ids are the broker's own, as strings.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +94,18 @@ class UnknownOutcome(BrokerError):
     def __init__(self, what: str, client_order_id: str | None = None) -> None:
         super().__init__(what)
         self.client_order_id = client_order_id
+
+
+def outcome_of(error: BaseException) -> str:
+    """How a call that raised ended: rejected (definitive broker evidence), unknown (it may
+    have happened: settle by client order id), cancelled, or failed."""
+    if isinstance(error, OrderRejected):
+        return "rejected"
+    if isinstance(error, UnknownOutcome):
+        return "unknown"
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled"
+    return "failed"
 
 
 class RateLimited(BrokerError):

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from justtrades.brokers.base import Broker
+from justtrades.brokers.metered import MeteredBroker, Observe
 from justtrades.brokers.paper import PaperBroker
 from justtrades.brokers.tradovate import (
     DEMO_URL,
@@ -54,13 +55,25 @@ def tradovate_url(environment: str, base_url: str | None) -> str:
 
 
 class BrokerRegistry:
-    def __init__(self, box: SecretBox, clock: Clock, pool: HttpPool | None = None) -> None:
+    def __init__(
+        self,
+        box: SecretBox,
+        clock: Clock,
+        pool: HttpPool | None = None,
+        observe: Observe | None = None,
+    ) -> None:
         self.box = box
         self.clock = clock
         self.pool = pool or HttpPool()
+        self.observe = observe
         self._brokers: dict[int, tuple[datetime | None, Broker]] = {}
 
     def build(self, spec: ConnectionSpec) -> Broker:
+        """A broker for the connection; with `observe`, every call it makes is timed."""
+        broker = self._build(spec)
+        return broker if self.observe is None else MeteredBroker(broker, self.observe)
+
+    def _build(self, spec: ConnectionSpec) -> Broker:
         creds: dict[str, Any] = self.box.open(
             spec.credentials_encrypted, credentials_context(spec.user_id)
         )
@@ -95,6 +108,22 @@ class BrokerRegistry:
     def put(self, spec: ConnectionSpec, broker: Broker) -> None:
         """Keep a broker that was just built and connected (creating a connection)."""
         self._brokers[spec.id] = (spec.version, broker)
+
+    def auth_state(self, connection_id: int) -> dict[str, Any] | None:
+        """Whether the connection's broker is loaded and logged in, and until when (None: not
+        loaded in this process yet)."""
+        found = self._brokers.get(connection_id)
+        if found is None:
+            return None
+        broker = found[1]
+        inner = broker.inner if isinstance(broker, MeteredBroker) else broker
+        if isinstance(inner, TradovateBroker):
+            expires = inner.client.expires_at
+            return {
+                "authenticated": inner.client.access_token is not None,
+                "token_expires_at": expires.isoformat() if expires else None,
+            }
+        return {"authenticated": True, "token_expires_at": None}
 
     def forget(self, connection_id: int) -> None:
         self._brokers.pop(connection_id, None)

@@ -10,10 +10,9 @@ execution per trader, and recovery after a restart.
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,11 +49,15 @@ from justtrades.execution.settings import (
     effective_settings,
 )
 from justtrades.execution.signal import SignalError, SignalIntent, parse_signal
+from justtrades.execution.timing import FanOutTiming
 from justtrades.instruments import Contract, UnknownInstrument, resolve
-from justtrades.logs import bind, event
+from justtrades.logs import bind, get_logger
+from justtrades.metrics import Metrics
 from justtrades.models import Account, BrokerConnection, Execution, Signal, Strategy, Trader
+from justtrades.tasks import Supervisor
 
-log = logging.getLogger("justtrades.engine")
+log = get_logger("justtrades.engine")
+DISPATCHER = "signal-dispatcher"
 MAX_BODY_STORED = 65_536
 
 
@@ -115,8 +118,12 @@ class Engine:
         dedup_window_secs: float = 30,
         max_signal_age_secs: float = 30,
         serialize_writes: bool = False,
+        tasks: Supervisor,
+        metrics: Metrics,
     ) -> None:
         self.sessions = sessions
+        self.tasks = tasks
+        self.metrics = metrics
         self.writes = WriteSessions(sessions, serialize_writes)
         self.registry = registry
         self.clock = clock
@@ -126,9 +133,8 @@ class Engine:
         self.queue = SignalQueue()
         self.lanes = Lanes()
         self.running: set[asyncio.Task[None]] = set()
-        self.dispatcher: asyncio.Task[None] | None = None
-        self.last_signal_at: datetime | None = None
-        self.counts: dict[str, int] = {}
+        metrics.live.queue_depth = self.queue.qsize
+        metrics.live.signals_running = lambda: len(self.running)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -136,20 +142,24 @@ class Engine:
         await self.load_strategies()
         await self.remember_recent()
         await self.recover()
-        self.dispatcher = asyncio.create_task(self._dispatch_loop(), name="signal-dispatcher")
+        self.tasks.start(DISPATCHER, self._dispatch_loop)
 
     async def stop(self) -> None:
-        if self.dispatcher is not None:
-            self.dispatcher.cancel()
-            await asyncio.gather(self.dispatcher, return_exceptions=True)
-        if self.running:
-            await asyncio.wait(self.running, timeout=10)
-        for task in list(self.running):
-            task.cancel()
+        """No new signal is dispatched; those executing finish (the supervisor's drain bounds
+        the wait, then cancels what is left)."""
+        await self.tasks.stop_task(DISPATCHER)
+        await self.tasks.drain()
 
     @property
-    def alive(self) -> bool:
-        return self.dispatcher is not None and not self.dispatcher.done()
+    def dispatcher_state(self) -> str:
+        state = self.tasks.state(DISPATCHER)
+        return state.state if state is not None else "not started"
+
+    @property
+    def accepting(self) -> bool:
+        """Running, or restarting after a crash: the queue is kept, so an accepted signal is
+        dispatched when the loop is back (or expired with its age, never lost)."""
+        return self.dispatcher_state in ("running", "restarting")
 
     async def load_strategies(self) -> None:
         async with self.sessions() as s:
@@ -171,8 +181,8 @@ class Engine:
                 age = (now - received).total_seconds()
                 self.dedup.add(strategy_id, digest, mono - age, signal_id)
 
-    def _count(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
+    def _count(self, status: str) -> None:
+        self.metrics.signals.labels(status).inc()
 
     # --- intake --------------------------------------------------------------------------------
 
@@ -181,10 +191,9 @@ class Engine:
         strategy = self.cache.by_token(token)
         if strategy is None:
             raise UnknownToken
-        if not self.alive:
+        if not self.accepting:
             raise Unavailable
         now = self.clock.now()
-        self.last_signal_at = now
         digest = body_hash(body)
         row = Signal(
             user_id=strategy.user_id,
@@ -250,6 +259,7 @@ class Engine:
         A signal that was executing is not re-run (it may have orders): it is marked
         interrupted, for reconciliation."""
         now = self.clock.now()
+        ended: list[str] = []
         async with self.sessions() as s:
             rows = (
                 (
@@ -267,6 +277,7 @@ class Engine:
                 if row.status == "executing":
                     row.status, row.finished_at = "interrupted", now
                     row.status_reason = "the service stopped while executing; reconcile"
+                    ended.append(row.status)
                     await s.execute(
                         update(Execution)
                         .where(col(Execution.signal_id) == row.id)
@@ -284,12 +295,15 @@ class Engine:
                         f"not executed before a restart; {age:.1f} s old, "
                         f"older than the maximum of {self.max_signal_age_secs:g} s"
                     )
+                    ended.append(row.status)
                 else:
                     assert row.id is not None
                     intent = SignalIntent.model_validate(row.intent)
                     self.queue.put(SignalJob(row.id, row.strategy_id, row.received_at, intent))
-                    event(log, "signal recovered", signal_id=row.id, age_secs=round(age, 3))
+                    log.info("signal recovered", signal_id=row.id, age_secs=round(age, 3))
             await s.commit()
+        for status in ended:
+            self._count(status)
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -300,7 +314,7 @@ class Engine:
             try:
                 await self.dispatch(job)
             except Exception:
-                log.exception("dispatch failed", extra={"fields": {"signal_id": job.signal_id}})
+                log.exception("dispatch failed", signal_id=job.signal_id)
                 try:
                     await self._finish_signal(job.signal_id, "failed", "internal error in dispatch")
                 except Exception:
@@ -316,7 +330,6 @@ class Engine:
                 "expired",
                 f"{age:.1f} s old when its turn came (maximum {self.max_signal_age_secs:g} s)",
             )
-            self._count("expired")
             return
         strategy = self.cache.by_id(job.strategy_id)
         if strategy is None:
@@ -324,7 +337,6 @@ class Engine:
             return
         if not strategy.active:
             await self._finish_signal(job.signal_id, "ignored", "strategy disabled")
-            self._count("ignored")
             return
         jobs = await self._trader_jobs(strategy, job.intent)
         if not jobs:
@@ -347,7 +359,7 @@ class Engine:
                     ticket.release()
             raise
         work = [(tj, ticket, ex) for (tj, ticket), ex in zip(tickets, ids, strict=True)]
-        task = asyncio.create_task(self._run_signal(job, work), name=f"signal-{job.signal_id}")
+        task = self.tasks.spawn(f"signal-{job.signal_id}", self._run_signal(job, work))
         self.running.add(task)
         task.add_done_callback(self.running.discard)
 
@@ -421,25 +433,29 @@ class Engine:
     async def _run_signal(
         self, job: SignalJob, work: list[tuple[TraderJob, Ticket | None, int]]
     ) -> None:
+        timing = FanOutTiming(self.clock, self.metrics, job.received_at)
         results = await asyncio.gather(
-            *(self._run_trader(job, tj, ticket, ex) for tj, ticket, ex in work),
+            *(self._run_trader(job, tj, ticket, ex, timing) for tj, ticket, ex in work),
             return_exceptions=True,
         )
+        timing.finished()
         failed = [r for r in results if r not in ("done", "skipped")]  # incl. exceptions
         if failed:
             text = f"{len(failed)} of {len(results)} traders failed"
             await self._finish_signal(job.signal_id, "failed", text)
-            self._count("failed")
         elif all(r == "skipped" for r in results):
             text = "expired for every trader while waiting for its turn"
             await self._finish_signal(job.signal_id, "expired", text)
-            self._count("expired")
         else:
             await self._finish_signal(job.signal_id, "done", f"{len(results)} traders done")
-            self._count("done")
 
     async def _run_trader(
-        self, job: SignalJob, tj: TraderJob, ticket: Ticket | None, execution_id: int
+        self,
+        job: SignalJob,
+        tj: TraderJob,
+        ticket: Ticket | None,
+        execution_id: int,
+        timing: FanOutTiming,
     ) -> str:
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
             if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
@@ -449,7 +465,9 @@ class Engine:
                 return "failed"
             try:
                 async with ticket:
-                    return await self._trade(job, tj, execution_id, tj.settings, tj.contract)
+                    return await self._trade(
+                        job, tj, execution_id, tj.settings, tj.contract, timing
+                    )
             except Exception as e:  # an adapter bug must not take the other traders down
                 log.exception("trader execution crashed")
                 await self._end(execution_id, "failed", f"internal error: {type(e).__name__}: {e}")
@@ -466,6 +484,7 @@ class Engine:
         execution_id: int,
         eff: EffectiveSettings,
         contract: Contract,
+        timing: FanOutTiming,
     ) -> str:
         age = (self.clock.now() - job.received_at).total_seconds()
         if age > self.max_signal_age_secs:
@@ -474,7 +493,9 @@ class Engine:
             )
             return "skipped"
         broker = self.registry.get(tj.connection)
-        calls = DbCallLog(self.writes, self.clock, execution_id)
+        calls = DbCallLog(
+            self.writes, self.clock, execution_id, lambda: timing.order_sent(tj.trader_id)
+        )
         position: Any = None
 
         async def read_position() -> dict[str, Any]:
@@ -527,7 +548,7 @@ class Engine:
             result.summary,
             None if result.ok else result.summary,
         )
-        event(log, "execution finished", status=status, summary=result.summary)
+        log.info("execution finished", status=status, summary=result.summary)
         return status
 
     async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
@@ -536,6 +557,7 @@ class Engine:
             if row is not None:
                 row.status, row.status_reason, row.finished_at = status, reason, self.clock.now()
                 await s.commit()
+        self._count(status)
 
 
 __all__ = ["Accepted", "BadSignal", "BrokerError", "Engine", "UnknownToken"]

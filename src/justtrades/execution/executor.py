@@ -18,9 +18,8 @@ from justtrades.brokers.base import (
     BracketRequest,
     Broker,
     BrokerError,
-    OrderRejected,
     OrderRequest,
-    UnknownOutcome,
+    outcome_of,
 )
 from justtrades.execution.planner import Enter, Flatten, Plan
 
@@ -79,14 +78,6 @@ class ExecutionResult:
     ok: bool
     summary: str
     steps: list[StepResult] = field(default_factory=list)
-
-
-def outcome_of(error: BaseException) -> str:
-    if isinstance(error, OrderRejected):
-        return "rejected"
-    if isinstance(error, UnknownOutcome):
-        return "unknown"
-    return "failed"
 
 
 async def recorded(

@@ -132,10 +132,17 @@ class DbCallLog:
     and completed after; a read changes nothing at the broker, so it is written once, when done,
     together with the next write (never an extra round trip before an order)."""
 
-    def __init__(self, sessions: Sessions, clock: Clock, execution_id: int) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        clock: Clock,
+        execution_id: int,
+        on_order: Callable[[], None] | None = None,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.execution_id = execution_id
+        self.on_order = on_order  # told when an order request is recorded and about to be sent
         self._reads: list[BrokerCall] = []
 
     async def started(
@@ -155,6 +162,8 @@ class DbCallLog:
             await s.commit()
         self._reads.clear()
         assert row.id is not None
+        if self.on_order is not None:
+            self.on_order()
         return row.id
 
     async def read(

@@ -33,7 +33,13 @@ class SimServer:
         self.app = app or create_sim_app()
         self.host = host
         config = uvicorn.Config(
-            self.app, host=host, port=port, log_level="warning", lifespan=lifespan
+            self.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan=lifespan,
+            log_config=None,  # the process's logging (justtrades.logs), not uvicorn's own
+            access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None

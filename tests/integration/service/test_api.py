@@ -132,8 +132,10 @@ async def test_connections_never_show_credentials(service: Service) -> None:
 async def test_openapi_and_monitoring(service: Service) -> None:
     spec = (await service.http.get("/openapi.json")).json()
     assert "/api/v1/strategies" in spec["paths"] and "/webhook/{token}" in spec["paths"]
+    assert {"/health", "/status", "/metrics"} <= spec["paths"].keys()
     assert (await service.http.get("/docs")).status_code == 200
-    assert (await service.http.get("/health")).json() == {"status": "ok"}
-    status = (await service.http.get("/status")).json()
+    async with httpx.AsyncClient(base_url=service.base_url) as anonymous:
+        assert (await anonymous.get("/health")).json() == {"status": "ok"}
+        status = (await anonymous.get("/status")).json()
     assert status["status"] == "ok" and status["database"]["ok"] is True
     assert status["workers"]["dispatcher_alive"] is True and status["queue_depth"] == 0

@@ -90,8 +90,10 @@ async def test_with_the_dispatcher_down_the_webhook_says_retry(service: Service)
     await svc.engine.stop()
     r = await service.fire("buy MNQ1!")
     assert r.status_code == 503  # TradingView retries a 5xx; an "accepted" would be a lie
-    status = await service.http.get("/status")
+    async with httpx.AsyncClient(base_url=service.base_url) as anonymous:
+        status = await anonymous.get("/status")
     assert status.status_code == 503 and status.json()["workers"]["dispatcher_alive"] is False
+    assert status.json()["workers"]["dispatcher"] == "stopped"
 
 
 async def test_a_signal_that_grows_stale_while_waiting_for_its_lane_expires(
