@@ -109,12 +109,19 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
+def _drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Uvicorn adds a copy of its message with terminal colour codes: not for a log line."""
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def _shared() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
     ]
 
@@ -129,7 +136,13 @@ def _renderer(fmt: str, stream: TextIO) -> Processor:
 
 
 # The standard library's loggers that print on their own or too much at INFO.
-QUIET = {"httpx": "WARNING", "httpcore": "WARNING", "sqlalchemy": "WARNING", "asyncio": "WARNING"}
+QUIET = {
+    "httpx": "WARNING",
+    "httpcore": "WARNING",
+    "sqlalchemy": "WARNING",
+    "asyncio": "WARNING",
+    "alembic.runtime.plugins": "WARNING",
+}
 ROUTED = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "alembic", "fastapi")
 
 
