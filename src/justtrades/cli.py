@@ -212,7 +212,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "accounts", 1) < 1 or getattr(args, "token_ttl", 1) <= 0:
         parser.error("--accounts must be at least 1 and --token-ttl positive")
-    result: int = args.func(args)
+    from pydantic import ValidationError
+
+    try:
+        result: int = args.func(args)
+    except ValidationError as e:  # a JT_* variable that cannot be used: say which, and why
+        for problem in e.errors():
+            where = "JT_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"justtrades: {where}: {problem['msg']}", file=sys.stderr)
+        return 2
     return result
 
 

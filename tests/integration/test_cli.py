@@ -75,3 +75,36 @@ def test_usage_errors_are_reported_by_the_parser() -> None:
         check=False,
     )
     assert done.returncode == 2 and "--email" in done.stderr
+
+
+def test_a_bad_setting_names_the_variable_and_what_it_accepts(database_url: str) -> None:
+    env = {**os.environ, "JT_DATABASE_URL": database_url, "JT_LOG_FORMAT": "xml"}
+    done = subprocess.run(
+        [sys.executable, "-m", "justtrades", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "JT_LOG_FORMAT" in done.stderr and "'console' or 'json'" in done.stderr
+
+
+def test_db_upgrade_logs_json_lines_on_stderr(database_url: str) -> None:
+    import json
+
+    env = {**os.environ, "JT_DATABASE_URL": database_url, "JT_LOG_FORMAT": "json"}
+    done = subprocess.run(
+        [sys.executable, "-m", "justtrades", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # stdout is for a command's result; logs go to stderr
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    [at_head] = [r for r in records if r["event"] == "database at head"]
+    assert at_head["database"].startswith(("sqlite", "postgresql"))
