@@ -51,6 +51,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.sim_bench
 	$(BIN)/python -m bench.service_bench
+	$(BIN)/python -m bench.ops_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.sim_bench import RESULTS, free_port, ms, wait_listening
+from bench.sim_bench import free_port, ms, wait_listening, write_section
 
 ACCOUNTS = 10
 SIGNALS = 40
@@ -188,8 +188,6 @@ def main() -> None:
             )
     lines = [
         "",
-        "## Whole service — webhook to orders on every account",
-        "",
         f"`justtrades serve` and `justtrades sim tradovate --accounts {ACCOUNTS}` as separate",
         f"processes on 127.0.0.1; {ACKS} webhook answers for a strategy without traders, then",
         f"{SIGNALS} signals (buy / close alternately) fanned out to {ACCOUNTS} accounts, each",
@@ -201,10 +199,7 @@ def main() -> None:
         *[f"| {a} | {b} |" for a, b in rows],
         "",
     ]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    marker = "\n## Whole service"
-    text = text.split(marker)[0].rstrip("\n") + "\n"
-    RESULTS.write_text(text + "\n".join(lines))
+    write_section("Whole service — webhook to orders on every account", lines)
     print("\n".join(lines))
 
 

@@ -32,6 +32,22 @@ SYMBOL = "MNQ1!"  # the front month on the day the benchmark runs
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
+def write_section(title: str, lines: list[str]) -> None:
+    """Put the section `## title` into RESULTS.md: replaced where it is, else appended, so one
+    benchmark run alone leaves the others' figures in place."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    head = f"## {title}"
+    body = "\n".join([head, *lines]).rstrip("\n") + "\n"
+    if head in text:
+        before, rest = text.split(head, 1)
+        after = rest.split("\n## ", 1)
+        tail = "\n## " + after[1] if len(after) > 1 else ""
+        text = before + body + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    RESULTS.write_text(text)
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

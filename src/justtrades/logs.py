@@ -13,6 +13,7 @@ metrics token, the database password)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -65,6 +66,15 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+# Any of the patterns above needs one of these in the text: one search decides whether the
+# substitutions run at all (most log strings hold none of them).
+_MAYBE = re.compile(
+    r"(?i)bearer|basic|jt_|/webhook|://|eyJ|passw|secret|sec|api.?key|token|authorization"
+)
+_OURS = frozenset({"timestamp", "level", "logger"})  # values the chain itself writes
+
+
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """`password`, `access_token`, `api_key`, `accessToken` are; `token_id`, `age_secs` not."""
     words = _CAMEL.sub("_", key).lower().replace("-", "_").split("_")
@@ -74,8 +84,9 @@ def is_secret_key(key: str) -> bool:
 
 
 def scrub(text: str) -> str:
-    for pattern, replacement in _SCRUB:
-        text = pattern.sub(replacement, text)
+    if _MAYBE.search(text):
+        for pattern, replacement in _SCRUB:
+            text = pattern.sub(replacement, text)
     for value in _secrets:
         if value in text:
             text = text.replace(value, MASK)
@@ -96,7 +107,10 @@ def _masked(value: Any) -> Any:
 
 def mask_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """The masking processor: runs on every record, just before it is rendered."""
-    return {k: MASK if is_secret_key(k) else _masked(v) for k, v in event_dict.items()}
+    return {
+        k: v if k in _OURS else MASK if is_secret_key(k) else _masked(v)
+        for k, v in event_dict.items()
+    }
 
 
 def bind(**fields: Any) -> Any:
