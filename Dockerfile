@@ -6,15 +6,17 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/justtrades
-# Hashed exact pins first: this layer is cached across code changes.
-COPY requirements/runtime.txt requirements/runtime.txt
-RUN /opt/justtrades/bin/pip install --require-hashes -r requirements/runtime.txt
+# Hashed exact pins first: these layers are cached across code changes. The build backend goes
+# into this stage's own Python only (it never reaches the final stage).
+COPY requirements/build.txt requirements/runtime.txt requirements/
+RUN pip install --require-hashes -r requirements/build.txt \
+    && /opt/justtrades/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY alembic ./alembic
 COPY src ./src
 # The wheel carries the migrations (justtrades/migrations); it is installed without
 # dependencies: all of them came, hashed, from the runtime lock.
-RUN pip wheel --no-deps --wheel-dir /wheels . \
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
     && /opt/justtrades/bin/pip install --no-deps /wheels/justtrades-*.whl
 
 FROM python:3.11-slim AS runtime

@@ -21,12 +21,14 @@ $(STAMP): requirements/dev.txt pyproject.toml
 install: $(STAMP)
 
 # uv.lock is the source; requirements/runtime.txt (no dev group: the wheel's and the image's
-# dependencies) and requirements/dev.txt (runtime + dev tools) are exported from it with hashes.
+# dependencies), requirements/dev.txt (runtime + dev tools) and requirements/build.txt (the build
+# backend, for the image) are exported from it with hashes.
 # `make lock UPGRADE=1` moves every pin to the newest release the ranges allow.
 lock: $(STAMP)
 	$(BIN)/uv lock $(if $(UPGRADE),--upgrade,)
 	$(EXPORT) --no-dev -o requirements/runtime.txt
 	$(EXPORT) -o requirements/dev.txt
+	$(EXPORT) --only-group build -o requirements/build.txt
 
 demo: $(STAMP)
 	$(BIN)/justtrades demo

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from justtrades import __version__, logs
@@ -51,7 +50,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings.broker_timeout_secs, connect=min(5.0, settings.broker_timeout_secs)
     )
     metrics = Metrics()
-    tasks = Supervisor(clock)
+    tasks = Supervisor(clock, drain_timeout_secs=settings.drain_timeout_secs)
     metrics.live.task_states = tasks.counts
 
     def observe(broker: str, endpoint: str, outcome: str, secs: float) -> None:
@@ -112,14 +111,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 
 def setup_logging(settings: Settings) -> None:
-    """Logs for the whole process, with the configured secrets masked wherever they appear."""
-    database_password = make_url(settings.database_url).password
+    """Logs for the whole process, with the configured secrets masked wherever they appear
+    (the database password is masked inside its URL, where it appears: registered as a bare
+    value, a password like "justtrades" would blank that word in every line)."""
     logs.setup(
         settings.log_level,
         settings.log_format,
         secrets=[
             settings.secret_key.get_secret_value() if settings.secret_key else None,
             settings.metrics_token.get_secret_value() if settings.metrics_token else None,
-            str(database_password) if database_password else None,
         ],
     )

@@ -75,16 +75,23 @@ def _health(args: argparse.Namespace) -> int:
     from justtrades.config import Settings
 
     settings = Settings()
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    if ":" in host:  # an IPv6 address goes in brackets in a URL
+        host = f"[{host}]"
     url = args.url or f"http://{host}:{settings.port}/health"
     try:
         with urllib.request.urlopen(url, timeout=HEALTH_TIMEOUT_SECS) as answer:
-            ok = answer.status == 200
+            status = answer.status
+    except urllib.error.HTTPError as e:
+        status = e.code
     except (urllib.error.URLError, OSError) as e:
         print(f"justtrades: {url} did not answer: {e}", file=sys.stderr)
         return 1
-    print(f"{url}: {'ok' if ok else 'not ok'}")
-    return 0 if ok else 1
+    if status != 200:
+        print(f"justtrades: {url} answered {status}", file=sys.stderr)
+        return 1
+    print(f"{url}: ok")
+    return 0
 
 
 async def _with_session(action: str, args: argparse.Namespace) -> int:

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     dedup_window_secs: float = Field(30, ge=0, description="same strategy and body: trade once")
     max_signal_age_secs: float = Field(30, gt=0, description="older when its turn comes: expired")
     broker_timeout_secs: float = Field(10, gt=0, le=120, description="per broker request")
+    drain_timeout_secs: float = Field(
+        30,
+        ge=0,
+        le=600,
+        description="at shutdown, how long signals already executing may take to finish "
+        "before they are cancelled (keep it above the broker timeout; give the container's "
+        "stop grace period more)",
+    )
     custom_broker_urls: list[str] = Field(
         default_factory=list,
         description="URL prefixes a non-admin user may give as a connection's base_url (for "

@@ -56,7 +56,7 @@ _SCRUB: list[tuple[re.Pattern[str], str]] = [
 ]
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
-MIN_REGISTERED_SECRET_LEN = 6  # a shorter "secret" would mask ordinary words
+MIN_REGISTERED_SECRET_LEN = 12  # a shorter "secret" could be an ordinary word in a log line
 
 
 def register_secret(value: str | None) -> None:
@@ -175,11 +175,11 @@ def setup(
     for value in secrets:
         register_secret(value)
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_shared(),
+        # The standard library's records are masked here; structlog's own events were masked
+        # in their chain already (so any handler gets them masked, not only this one).
+        foreign_pre_chain=[*_shared(), structlog.processors.format_exc_info, mask_secrets],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            mask_secrets,
             _renderer(fmt, out),
         ],
     )
@@ -201,13 +201,16 @@ def setup(
 
 
 def _configure_structlog() -> None:
-    """structlog's loggers hand their events to the standard library's handlers (rendered by
-    the formatter `setup` installs; in tests, by whatever handler captures them)."""
+    """structlog's loggers hand their events, masked, to the standard library's handlers
+    (rendered by the formatter `setup` installs; else by whatever handler is there)."""
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # below the level: no work at all
             *_shared(),
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            mask_secrets,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),

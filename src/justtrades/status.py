@@ -13,6 +13,7 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from justtrades import __version__
+from justtrades.logs import scrub
 from justtrades.models import BrokerCall, BrokerConnection, Execution, Signal, Strategy
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ async def admin_detail(svc: Services) -> dict[str, Any]:
                 "broker": c.broker,
                 "environment": c.environment,
                 "status": c.status,
-                "last_error": c.last_error,
+                "last_error": scrub(c.last_error) if c.last_error else None,
                 "session": svc.registry.auth_state(c.id) if c.id is not None else None,
             }
             for c in connections
@@ -140,7 +141,7 @@ async def admin_detail(svc: Services) -> dict[str, Any]:
                 "signal_id": e.signal_id,
                 "account_id": e.account_id,
                 "symbol": e.symbol,
-                "error": e.error,
+                "error": scrub(e.error) if e.error else None,
                 "finished_at": _iso(e.finished_at),
             }
             for e in failures
@@ -160,7 +161,7 @@ async def admin_detail(svc: Services) -> dict[str, Any]:
                     "endpoint": call.endpoint,
                     "client_order_id": call.client_order_id,
                     "outcome": call.outcome,
-                    "error": call.error,
+                    "error": scrub(call.error) if call.error else None,
                     "started_at": _iso(call.started_at),
                 }
                 for call, ex in unsettled

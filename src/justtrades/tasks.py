@@ -8,11 +8,13 @@ them, started and stopped by the app's lifespan.
   finished and is not restarted. Every wait uses the injected clock.
 - `spawn(name, coroutine)`: short work started on behalf of a long-running one (one signal's
   traders). Held until done, its failure logged, drained on stop.
-- `stop()`: cancels the long-running tasks, lets spawned work finish for at most
-  `drain_timeout_secs`, then cancels what is left. Every wait is bounded.
+- `stop()`: lets spawned work finish for at most `drain_timeout_secs` (cancelling what is
+  left), then cancels the long-running tasks, the last started first (a stream an order may
+  depend on outlives the work that uses it). Every wait is bounded.
 - `states()`: each task's state, restarts and last error, for /status and /metrics.
 
-States: running -> (crashed) restarting -> running ...; finished (returned); stopped.
+States: running -> (it raised) restarting -> running ...; finished (it returned); stopped
+(by `stop`/`stop_task`); crashed (the supervisor itself failed: logged, never silent).
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ from datetime import datetime
 from typing import Any
 
 from justtrades.clock import Clock
-from justtrades.logs import get_logger
+from justtrades.logs import get_logger, scrub
 
 __all__ = ["Supervisor", "TaskState"]
 
 log = get_logger("justtrades.tasks")
 
-RUNNING, RESTARTING, FINISHED, STOPPED = "running", "restarting", "finished", "stopped"
+RUNNING, RESTARTING, FINISHED, STOPPED, CRASHED = (
+    "running",
+    "restarting",
+    "finished",
+    "stopped",
+    "crashed",
+)
+STATES = (RUNNING, RESTARTING, FINISHED, STOPPED, CRASHED)
 ERROR_TEXT_MAX = 500
 
 
@@ -91,6 +100,14 @@ class Supervisor:
         sup = _Supervised(TaskState(name, public), run, backoff_secs=self.backoff_initial_secs)
         self._tasks[name] = sup
         sup.task = asyncio.create_task(self._supervise(sup), name=name)
+        sup.task.add_done_callback(lambda task: self._supervisor_done(sup, task))
+
+    def _supervisor_done(self, sup: _Supervised, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        sup.state.state = CRASHED
+        sup.state.last_error = f"supervisor: {type(task.exception()).__name__}"
+        log.critical("supervisor of a task failed", task=sup.state.name, exc_info=task.exception())
 
     async def _supervise(self, sup: _Supervised) -> None:
         state = sup.state
@@ -100,33 +117,38 @@ class Supervisor:
             began = self.clock.monotonic()
             try:
                 await sup.run()
+            except asyncio.CancelledError as e:
+                this = asyncio.current_task()
+                if this is not None and this.cancelling():
+                    state.state = STOPPED  # we were told to stop
+                    raise
+                error: BaseException = e  # a cancellation from inside the task: a crash
+            except Exception as e:
+                error = e
+            else:
+                state.state = FINISHED
+                log.info("task finished", task=state.name)
+                return
+            if self.clock.monotonic() - began >= self.healthy_after_secs:
+                sup.backoff_secs = self.backoff_initial_secs
+            wait = sup.backoff_secs * (1 + self.backoff_jitter * self.rng.random())
+            state.restarts += 1
+            state.state, state.retry_in_secs = RESTARTING, round(wait, 3)
+            state.last_error = scrub(f"{type(error).__name__}: {error}")[:ERROR_TEXT_MAX]
+            state.last_error_at = self.clock.now()
+            log.error(
+                "task crashed; restarting",
+                task=state.name,
+                restarts=state.restarts,
+                retry_in_secs=state.retry_in_secs,
+                exc_info=error,
+            )
+            sup.backoff_secs = min(sup.backoff_secs * 2, self.backoff_max_secs)
+            try:
+                await self.clock.sleep(wait)
             except asyncio.CancelledError:
                 state.state = STOPPED
                 raise
-            except Exception as e:
-                if self.clock.monotonic() - began >= self.healthy_after_secs:
-                    sup.backoff_secs = self.backoff_initial_secs
-                wait = sup.backoff_secs * (1 + self.backoff_jitter * self.rng.random())
-                state.restarts += 1
-                state.state, state.retry_in_secs = RESTARTING, round(wait, 3)
-                state.last_error = f"{type(e).__name__}: {e}"[:ERROR_TEXT_MAX]
-                state.last_error_at = self.clock.now()
-                log.exception(
-                    "task crashed; restarting",
-                    task=state.name,
-                    restarts=state.restarts,
-                    retry_in_secs=state.retry_in_secs,
-                )
-                sup.backoff_secs = min(sup.backoff_secs * 2, self.backoff_max_secs)
-                try:
-                    await self.clock.sleep(wait)
-                except asyncio.CancelledError:
-                    state.state = STOPPED
-                    raise
-                continue
-            state.state = FINISHED
-            log.info("task finished", task=state.name)
-            return
 
     async def stop_task(self, name: str) -> None:
         """Stop one long-running task (bounded by `stop_timeout_secs`)."""
@@ -168,13 +190,13 @@ class Supervisor:
     # --- the whole --------------------------------------------------------------------------------
 
     async def stop(self) -> None:
-        """Stop every long-running task, then drain the spawned work."""
-        running = [s.task for s in self._tasks.values() if s.task is not None]
-        await self._cancel(running)
-        for sup in self._tasks.values():
+        """Drain the spawned work, then stop the long-running tasks, last started first."""
+        await self.drain()
+        for sup in reversed(list(self._tasks.values())):
+            if sup.task is not None:
+                await self._cancel([sup.task])
             if sup.state.state in (RUNNING, RESTARTING):
                 sup.state.state = STOPPED
-        await self.drain()
 
     async def _cancel(self, tasks: list[asyncio.Task[Any]]) -> None:
         live = [t for t in tasks if not t.done()]
@@ -196,7 +218,9 @@ class Supervisor:
         return [s.state for s in self._tasks.values()]
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(s.state for s in self.states()))
+        """Tasks by state, every state named (0 included)."""
+        found = Counter(s.state for s in self.states())
+        return {state: found.get(state, 0) for state in STATES}
 
     @property
     def healthy(self) -> bool:

@@ -3,6 +3,7 @@ daemon): hadolint, the stages' structure, what each stage installs, the files it
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 import subprocess
@@ -84,7 +85,12 @@ def test_the_final_stage_has_runtime_dependencies_only() -> None:
                 assert "--no-dev" in run, (name, run)
         for copy in by_name[name].all("COPY"):
             assert "dev.txt" not in copy, (name, copy)
-    assert any("--require-hashes" in run for s in used for run in by_name[s].all("RUN"))
+    runs = [run for s in used for run in by_name[s].all("RUN")]
+    installs = [r for r in runs if "pip install" in r]
+    assert installs and all("--require-hashes" in r or "--no-deps" in r for r in installs)
+    for r in runs:  # a wheel built in isolation would fetch its backend unpinned, unhashed
+        if "pip wheel" in r:
+            assert "--no-build-isolation" in r and "--no-deps" in r, r
 
 
 def test_the_final_stage_runs_as_non_root_with_a_health_check() -> None:
@@ -98,7 +104,12 @@ def test_the_final_stage_runs_as_non_root_with_a_health_check() -> None:
     assert final.all("CMD")[-1] == '["justtrades", "serve"]'  # serve migrates, then serves
 
 
-def test_every_file_the_image_copies_exists() -> None:
+def test_every_file_the_image_copies_exists_and_is_in_the_build_context() -> None:
+    ignored = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for stage in stages(ROOT / "Dockerfile"):
         for copy in stage.all("COPY"):
             if "--from=" in copy:
@@ -106,6 +117,12 @@ def test_every_file_the_image_copies_exists() -> None:
             *sources, _ = shlex.split(copy)
             for source in sources:
                 assert (ROOT / source).exists(), source
+                parts = Path(source).parts
+                for pattern in ignored:
+                    assert not any(
+                        fnmatch.fnmatch("/".join(parts[: n + 1]), pattern.lstrip("*/"))
+                        for n in range(len(parts))
+                    ), (source, pattern)
 
 
 def test_the_health_command_the_image_runs_exists() -> None:

@@ -13,7 +13,7 @@ import pytest
 from tests.packaging.conftest import ROOT
 from tests.packaging.test_wheel import DEV_TOOLS
 
-LOCKS = {"runtime": ("--no-dev",), "dev": ()}
+LOCKS = {"runtime": ("--no-dev",), "dev": (), "build": ("--only-group", "build")}
 REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
 
 
@@ -40,8 +40,10 @@ def test_every_pin_is_exact_and_hashed(name: str) -> None:
 def test_the_runtime_lock_holds_no_development_tool() -> None:
     runtime = set(pins(ROOT / "requirements" / "runtime.txt"))
     dev = set(pins(ROOT / "requirements" / "dev.txt"))
-    assert not runtime & set(DEV_TOOLS)
+    build = set(pins(ROOT / "requirements" / "build.txt"))
+    assert not runtime & set(DEV_TOOLS) and "hatchling" not in runtime
     assert set(DEV_TOOLS) <= dev and runtime < dev
+    assert "hatchling" in build and build <= dev and not build & set(DEV_TOOLS)
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     for requirement in declared:
         name = re.split(r"[\[<>=;! ]", requirement, maxsplit=1)[0].lower()

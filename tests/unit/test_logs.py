@@ -195,3 +195,39 @@ def test_broker_url_allow_list_compares_parsed_origins() -> None:
         "not a url",
     ]:
         assert not url_allowed(bad, allowed), bad
+
+
+def test_any_handler_gets_structlog_events_already_masked(capture: Any) -> None:
+    capture()
+    seen: list[logging.LogRecord] = []
+
+    class Other(logging.Handler):  # not ours: caplog, a library's basicConfig, ...
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    other = Other()
+    logging.getLogger().addHandler(other)
+    try:
+        get_logger("t").info("login", password="hunter2", note="Bearer abcdefgh123")
+    finally:
+        logging.getLogger().removeHandler(other)
+    [record] = seen
+    assert isinstance(record.msg, dict)
+    assert record.msg["password"] == "***" and record.msg["note"] == "Bearer ***"
+
+
+def test_the_database_password_is_masked_in_its_url_not_as_a_word(
+    capture: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from justtrades.app import setup_logging
+    from justtrades.config import Settings
+
+    capture()  # saves and restores the logging state around setup_logging
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", out)
+    url = "postgresql+asyncpg://justtrades:justtrades@db:5432/justtrades"
+    setup_logging(Settings(database_url=url, log_format="json"))
+    get_logger("justtrades.engine").info("justtrades started", database=url)
+    [line] = lines(out)
+    assert line["logger"] == "justtrades.engine" and line["event"] == "justtrades started"
+    assert line["database"] == "postgresql+asyncpg://justtrades:***@db:5432/justtrades"

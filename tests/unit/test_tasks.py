@@ -17,6 +17,10 @@ def supervisor(clock: FakeClock, **kwargs: Any) -> Supervisor:
     return Supervisor(clock, **{**options, **kwargs})
 
 
+def nonzero(counts: dict[str, int]) -> dict[str, int]:
+    return {state: n for state, n in counts.items() if n}
+
+
 async def settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
@@ -103,7 +107,8 @@ async def test_a_task_that_returns_has_finished_and_is_not_restarted(clock: Fake
     await settle()
     state = tasks.state("once")
     assert state is not None and state.state == "finished" and runs == 1
-    assert tasks.healthy and tasks.counts() == {"finished": 1}
+    assert tasks.healthy and nonzero(tasks.counts()) == {"finished": 1}
+    assert tasks.counts()["restarting"] == 0  # every state is named, 0 included
 
 
 async def test_stop_cancels_running_and_waiting_tasks() -> None:
@@ -118,10 +123,10 @@ async def test_stop_cancels_running_and_waiting_tasks() -> None:
     tasks.start("running", running)
     tasks.start("waiting", Flaky(crashes=1))
     await settle()
-    assert tasks.counts() == {"running": 1, "restarting": 1}
+    assert nonzero(tasks.counts()) == {"running": 1, "restarting": 1}
     assert not tasks.healthy
     await tasks.stop()
-    assert tasks.counts() == {"stopped": 2}
+    assert nonzero(tasks.counts()) == {"stopped": 2}
     assert all(s.state == "stopped" for s in tasks.states())
 
 
@@ -154,7 +159,7 @@ async def test_the_same_name_cannot_run_twice(clock: FakeClock) -> None:
     assert state is not None and state.state == "stopped"
     tasks.start("worker", Flaky(crashes=0))  # a stopped task may be started again
     await settle()
-    assert tasks.counts() == {"running": 1}
+    assert nonzero(tasks.counts()) == {"running": 1}
     await tasks.stop()
 
 
@@ -195,3 +200,56 @@ async def test_states_tell_public_tasks_from_tenant_ones(clock: FakeClock) -> No
     detail = {s.name: s.detail() for s in tasks.states()}
     assert detail["stream-connection-12"]["started_at"] == clock.now().isoformat()
     await tasks.stop()
+
+
+async def test_a_cancellation_from_inside_the_task_is_a_crash_not_a_stop(
+    clock: FakeClock,
+) -> None:
+    tasks = supervisor(clock)
+    runs = 0
+
+    async def cancels_itself() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise asyncio.CancelledError  # e.g. a library's timeout leaking out
+        await asyncio.Event().wait()
+
+    tasks.start("worker", cancels_itself)
+    await settle()
+    state = tasks.state("worker")
+    assert state is not None and state.state == "running" and state.restarts == 1
+    assert state.last_error is not None and "CancelledError" in state.last_error
+    await tasks.stop()
+
+
+async def test_a_failing_supervisor_is_logged_and_shown_as_crashed() -> None:
+    class BrokenClock(FakeClock):
+        async def sleep(self, secs: float) -> None:
+            raise RuntimeError("clock broke")
+
+    tasks = supervisor(BrokenClock())
+    with capture_logs() as logged:
+        tasks.start("worker", Flaky(crashes=1))
+        await settle()
+    state = tasks.state("worker")
+    assert state is not None and state.state == "crashed" and not tasks.healthy
+    assert any(e["event"] == "supervisor of a task failed" for e in logged)
+
+
+async def test_stop_drains_spawned_work_before_the_tasks_it_may_need(clock: FakeClock) -> None:
+    tasks = supervisor(clock)
+    tasks.start("stream", Flaky(crashes=0))
+    seen: list[str | None] = []
+
+    async def order_work() -> None:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        state = tasks.state("stream")
+        seen.append(state.state if state else None)
+
+    tasks.spawn("signal-1", order_work())
+    await tasks.stop()
+    assert seen == ["running"]  # the stream was still up while the work finished
+    state = tasks.state("stream")
+    assert state is not None and state.state == "stopped"

@@ -22,10 +22,14 @@ async def receive(token: str, request: Request) -> JSONResponse:
     it); 404 for an unknown token; 4xx with the reason for a body that cannot be understood."""
     svc: Services = request.app.state.services
     started = time.perf_counter()
-    answer = await _answer(svc, token, request)
-    svc.metrics.webhook_ack.observe(time.perf_counter() - started)
-    svc.metrics.webhook_requests.labels(str(answer.status_code)).inc()
-    return answer
+    code = 500  # what the client gets if answering fails: counted too
+    try:
+        answer = await _answer(svc, token, request)
+        code = answer.status_code
+        return answer
+    finally:
+        svc.metrics.webhook_ack.observe(time.perf_counter() - started)
+        svc.metrics.webhook_requests.labels(str(code)).inc()
 
 
 async def _answer(svc: Services, token: str, request: Request) -> JSONResponse:

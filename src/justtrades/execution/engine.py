@@ -133,12 +133,16 @@ class Engine:
         self.queue = SignalQueue()
         self.lanes = Lanes()
         self.running: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._idle = asyncio.Event()  # set while the dispatcher is not inside dispatch()
+        self._idle.set()
         metrics.live.queue_depth = self.queue.qsize
         metrics.live.signals_running = lambda: len(self.running)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping = False
         await self.load_strategies()
         await self.remember_recent()
         await self.recover()
@@ -146,7 +150,14 @@ class Engine:
 
     async def stop(self) -> None:
         """No new signal is dispatched; those executing finish (the supervisor's drain bounds
-        the wait, then cancels what is left)."""
+        the wait, then cancels what is left). The dispatcher is never cancelled in the middle
+        of dispatching a signal: it is let finish that one (bounded), then stopped while it
+        waits for the next. A signal still queued stays `accepted` for the next start."""
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=self.tasks.drain_timeout_secs)
+        except TimeoutError:
+            log.error("the dispatcher did not finish its signal in time: cancelled")
         await self.tasks.stop_task(DISPATCHER)
         await self.tasks.drain()
 
@@ -221,12 +232,14 @@ class Engine:
             row.status, row.finished_at = "duplicate", now
             same = f"signal {repeated}" if repeated else "a signal being recorded"
             row.status_reason = f"same body as {same} within the dedup window"
+            duplicate = await self._insert(row)
             self._count("duplicate")
-            return Accepted(await self._insert(row), "duplicate", row.status_reason)
+            return Accepted(duplicate, "duplicate", row.status_reason)
         if not strategy.active:
             row.status, row.status_reason, row.finished_at = "ignored", "strategy disabled", now
+            ignored = await self._insert(row)
             self._count("ignored")
-            return Accepted(await self._insert(row), "ignored", "strategy disabled")
+            return Accepted(ignored, "ignored", "strategy disabled")
         # Before the first await: an identical request arriving meanwhile is a duplicate, and
         # this signal's place in line is its arrival, not the end of its INSERT.
         self.dedup.add(strategy.id, digest, mono, 0)
@@ -236,6 +249,7 @@ class Engine:
         except BaseException:
             if row.id is not None:  # committed, then interrupted: it is accepted, run it
                 slot.set_result(SignalJob(row.id, strategy.id, now, intent))
+                self._count("accepted")
             else:
                 slot.set_result(None)
                 self.dedup.forget(strategy.id, digest)
@@ -309,8 +323,11 @@ class Engine:
 
     async def _dispatch_loop(self) -> None:
         """One signal at a time, in arrival order. A failure fails that signal, never the loop."""
-        while True:
+        while not self._stopping:
             job = await self.queue.get()
+            if self._stopping:
+                return  # still `accepted` in the database: recovered at the next start
+            self._idle.clear()
             try:
                 await self.dispatch(job)
             except Exception:
@@ -319,6 +336,8 @@ class Engine:
                     await self._finish_signal(job.signal_id, "failed", "internal error in dispatch")
                 except Exception:
                     log.exception("could not record the failed dispatch")
+            finally:
+                self._idle.set()
 
     async def dispatch(self, job: SignalJob) -> None:
         """Takes every lane ticket of this signal before returning (arrival order), then runs
@@ -554,9 +573,10 @@ class Engine:
     async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
         async with self.writes() as s:
             row = await s.get(Signal, signal_id)
-            if row is not None:
-                row.status, row.status_reason, row.finished_at = status, reason, self.clock.now()
-                await s.commit()
+            if row is None:
+                return  # deleted meanwhile (its strategy was): nothing reached a status
+            row.status, row.status_reason, row.finished_at = status, reason, self.clock.now()
+            await s.commit()
         self._count(status)
 
 

@@ -110,7 +110,9 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
 
 
 def _create_engine(url: URL, *, echo: bool, migrating: bool) -> AsyncEngine:
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: a database error's text (logged, or stored as an execution's error) never
+    # carries the bound values (webhook tokens, sealed credentials, signal bodies).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if migrating:
         kwargs["poolclass"] = NullPool
     if _is_sqlite(url):

@@ -78,3 +78,17 @@ async def test_the_same_broker_account_on_two_connections_is_fine(
         bob = await add_user_rows(session, "bob")
         assert alice.account.broker_account_id == bob.account.broker_account_id
         await session.commit()
+
+
+async def test_a_database_error_never_carries_the_bound_values(session_factory: Sessions) -> None:
+    # Its text is logged and may be stored as an execution's error: no token in it.
+    async with session_factory() as session:
+        alice = await add_user_rows(session, "alice")
+        bob = await add_user_rows(session, "bob")
+        await session.commit()
+        token = alice.strategy.webhook_token
+        session.add(CASES["duplicate webhook token (even another user's)"](alice, bob))
+        with pytest.raises(IntegrityError) as raised:
+            await session.commit()
+    assert token not in str(raised.value)
+    assert "hidden due to hide_parameters" in str(raised.value)

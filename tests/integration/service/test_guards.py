@@ -10,6 +10,7 @@ import pytest
 
 from justtrades.app import Services
 from justtrades.clock import FakeClock
+from justtrades.models import Signal
 from justtrades.sim.runner import SimServer
 from tests.helpers import eventually
 
@@ -116,3 +117,42 @@ async def test_a_signal_that_grows_stale_while_waiting_for_its_lane_expires(
     assert (await eventually(lambda: service.finished(first["signal_id"]), timeout_secs=10))[
         "status"
     ] == "done"
+
+
+def test_the_drain_timeout_setting_reaches_the_supervisor(tmp_path: object) -> None:
+    from justtrades.app import build_services
+    from justtrades.config import Settings
+
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db",
+        secret_key="k",
+        drain_timeout_secs=7,
+    )
+    assert build_services(settings).tasks.drain_timeout_secs == 7
+
+
+@pytest.mark.parametrize(("drain_secs", "finished"), [(0.1, False), (5.0, True)])
+async def test_a_signal_executing_at_shutdown_finishes_within_the_drain(
+    service: Service, other_sim: SimServer, drain_secs: float, finished: bool
+) -> None:
+    slow = await service.link(other_sim, "slow")
+    strategy = (await service.http.post("/api/v1/strategies", json={"name": "slow one"})).json()
+    await service.bind(slow, strategy["id"])
+    async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
+        await control.post("/_sim/faults", json={"latency_ms": 400})
+    fired = (await service.http.post(strategy["webhook_url"], content=b"buy MNQ1!")).json()
+    assert service.server is not None
+    svc: Services = service.server.app.state.services
+
+    async def executing() -> bool:
+        return len(svc.engine.running) == 1
+
+    await eventually(executing)
+    svc.tasks.drain_timeout_secs = drain_secs
+    await svc.engine.stop()  # what the lifespan does first at shutdown
+    async with svc.sessions() as s:
+        row = await s.get(Signal, fired["signal_id"])
+    assert row is not None
+    assert (row.status == "done") is finished, row.status
+    if not finished:
+        assert row.status == "executing"  # marked interrupted at the next start

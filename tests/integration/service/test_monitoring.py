@@ -211,11 +211,11 @@ async def test_status_detail_for_an_admin(service: Service, clock: FakeClock) ->
     assert "password" not in answer.text and "credentials" not in answer.text
 
 
-async def test_a_crashed_dispatcher_is_restarted_and_trades_again(
+async def test_a_crashed_dispatcher_accepts_while_restarting_and_trades_after(
     service: Service, clock: FakeClock
 ) -> None:
     svc = services_of(service)
-    queue = svc.engine.queue
+    queue, engine = svc.engine.queue, svc.engine
     real_get = queue.get
     crashes = 0
 
@@ -226,23 +226,45 @@ async def test_a_crashed_dispatcher_is_restarted_and_trades_again(
             raise RuntimeError("queue broke")
         return await real_get()
 
+    class HeldBackoff(FakeClock):
+        """The backoff waits until the test lets it go."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = asyncio.Event()
+
+        async def sleep(self, secs: float) -> None:
+            self.sleeps.append(secs)
+            await self.release.wait()
+
+    held = HeldBackoff()
+    svc.tasks.clock = held
     queue.get = get_once_broken  # type: ignore[method-assign]
-    first = await service.fire({"action": "buy", "ticker": "MNQ1!"})  # wakes the loop
-    assert (await eventually(lambda: service.finished(first.json()["signal_id"])))[
-        "status"
-    ] == "done"
+    await svc.tasks.stop_task("signal-dispatcher")  # a fresh loop meets the broken queue
+    svc.tasks.start("signal-dispatcher", engine._dispatch_loop)
 
-    async def restarted() -> bool:
-        state = svc.tasks.state("signal-dispatcher")
-        return state is not None and state.restarts == 1 and state.state == "running"
+    async def restarting() -> bool:
+        return engine.dispatcher_state == "restarting"
 
-    await eventually(restarted)
-    second = await service.fire("close")
-    assert second.status_code == 200
-    done = await eventually(lambda: service.finished(second.json()["signal_id"]))
-    assert done["status"] == "done"
+    await eventually(restarting)
     async with httpx.AsyncClient(base_url=service.base_url) as anonymous:
-        status = (await anonymous.get("/status")).json()
-    assert status["tasks"]["list"][0]["restarts"] == 1 and status["status"] == "ok"
-    assert clock.sleeps[:1] and 0.5 <= clock.sleeps[0] <= 0.6  # the first backoff
-    await asyncio.sleep(0)
+        degraded = await anonymous.get("/status")
+    assert degraded.status_code == 503
+    assert degraded.json()["workers"]["accepting_signals"] is True
+    assert degraded.json()["tasks"]["list"][0] == {
+        "name": "signal-dispatcher",
+        "state": "restarting",
+        "restarts": 1,
+    }
+    fired = await service.fire({"action": "buy", "ticker": "MNQ1!"})  # while restarting
+    assert fired.status_code == 200 and fired.json()["status"] == "accepted"
+    assert (await service.signal(fired.json()["signal_id"]))["status"] == "accepted"
+    held.release.set()
+    done = await eventually(lambda: service.finished(fired.json()["signal_id"]))
+    assert done["status"] == "done"
+    assert 0.5 <= held.sleeps[0] <= 0.6  # the first backoff
+    async with httpx.AsyncClient(base_url=service.base_url) as anonymous:
+        status = await anonymous.get("/status")
+    assert status.status_code == 200 and status.json()["tasks"]["list"][0]["restarts"] == 1
+    metrics = await scrape(service)
+    assert value(metrics["jt_tasks"], "jt_tasks", state="restarting") == 0  # named, not gone
