@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
-from bench.sim_bench import write_section
+from bench.sim_bench import table, write_section
 from justtrades import logs
 from justtrades.api.access import AccessLog
 from justtrades.brokers.metered import MeteredBroker
@@ -152,10 +152,7 @@ def main() -> None:
         "",
         "In-process, one run; compare the ratios. `python -m bench.ops_bench`.",
         "",
-        "| what | result |",
-        "|---|---|",
-        *[f"| {a} | {b} |" for a, b in rows],
-        "",
+        *table(rows),
     ]
     write_section("Operations overhead — logs, metrics, access log", lines)
     print("\n".join(lines))

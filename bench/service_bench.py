@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.sim_bench import free_port, ms, wait_listening, write_section
+from bench.sim_bench import free_port, ms, table, wait_listening, write_section
 
 ACCOUNTS = 10
 SIGNALS = 40
@@ -194,10 +194,7 @@ def main() -> None:
         "waited for. Times from the service's own records (received_at, broker call start and",
         "latency).",
         "",
-        "| what | result |",
-        "|---|---|",
-        *[f"| {a} | {b} |" for a, b in rows],
-        "",
+        *table(rows),
     ]
     write_section("Whole service — webhook to orders on every account", lines)
     print("\n".join(lines))

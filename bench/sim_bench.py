@@ -48,6 +48,11 @@ def write_section(title: str, lines: list[str]) -> None:
     RESULTS.write_text(text)
 
 
+def table(rows: list[tuple[str, str]]) -> list[str]:
+    """The rows as a markdown table (what/result)."""
+    return ["| what | result |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

@@ -9,8 +9,10 @@ import sys
 import pytest
 
 
-def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(database_url: str, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`justtrades ARGS` on the database, with JT_<NAME> set for each of `settings`."""
     env = {**os.environ, "JT_DATABASE_URL": database_url, "JT_SECRET_KEY": "cli-test-key"}
+    env.update({f"JT_{name.upper()}": value for name, value in settings.items()})
     return subprocess.run(
         [sys.executable, "-m", "justtrades.cli", *args],
         capture_output=True,
@@ -78,15 +80,7 @@ def test_usage_errors_are_reported_by_the_parser() -> None:
 
 
 def test_a_bad_setting_names_the_variable_and_what_it_accepts(database_url: str) -> None:
-    env = {**os.environ, "JT_DATABASE_URL": database_url, "JT_LOG_FORMAT": "xml"}
-    done = subprocess.run(
-        [sys.executable, "-m", "justtrades", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run(database_url, "db", "upgrade", log_format="xml")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "JT_LOG_FORMAT" in done.stderr and "'console' or 'json'" in done.stderr
 
@@ -94,15 +88,7 @@ def test_a_bad_setting_names_the_variable_and_what_it_accepts(database_url: str)
 def test_db_upgrade_logs_json_lines_on_stderr(database_url: str) -> None:
     import json
 
-    env = {**os.environ, "JT_DATABASE_URL": database_url, "JT_LOG_FORMAT": "json"}
-    done = subprocess.run(
-        [sys.executable, "-m", "justtrades", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run(database_url, "db", "upgrade", log_format="json")
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # stdout is for a command's result; logs go to stderr
     records = [json.loads(line) for line in done.stderr.splitlines()]

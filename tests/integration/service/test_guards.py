@@ -4,6 +4,7 @@ input, a webhook answering "accepted" with nobody to execute it."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -97,14 +98,22 @@ async def test_with_the_dispatcher_down_the_webhook_says_retry(service: Service)
     assert status.json()["workers"]["dispatcher"] == "stopped"
 
 
+async def slow_strategy(service: Service, sim: SimServer, latency_ms: int) -> dict[str, Any]:
+    """A new strategy traded on `sim`'s one account, whose broker answers after latency_ms."""
+    slow = await service.link(sim, "slow")
+    strategy: dict[str, Any] = (
+        await service.http.post("/api/v1/strategies", json={"name": "slow one"})
+    ).json()
+    await service.bind(slow, strategy["id"])
+    async with httpx.AsyncClient(base_url=sim.base_url) as control:
+        await control.post("/_sim/faults", json={"latency_ms": latency_ms})
+    return strategy
+
+
 async def test_a_signal_that_grows_stale_while_waiting_for_its_lane_expires(
     service: Service, other_sim: SimServer, clock: FakeClock
 ) -> None:
-    slow = await service.link(other_sim, "slow")
-    strategy = (await service.http.post("/api/v1/strategies", json={"name": "slow one"})).json()
-    await service.bind(slow, strategy["id"])
-    async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
-        await control.post("/_sim/faults", json={"latency_ms": 800})
+    strategy = await slow_strategy(service, other_sim, 800)
     first = (await service.http.post(strategy["webhook_url"], content=b"buy MNQ1!")).json()
     second = (await service.http.post(strategy["webhook_url"], content=b"close")).json()
     await asyncio.sleep(0.3)  # the first holds the lane, waiting for its slow broker
@@ -135,11 +144,7 @@ def test_the_drain_timeout_setting_reaches_the_supervisor(tmp_path: object) -> N
 async def test_a_signal_executing_at_shutdown_finishes_within_the_drain(
     service: Service, other_sim: SimServer, drain_secs: float, finished: bool
 ) -> None:
-    slow = await service.link(other_sim, "slow")
-    strategy = (await service.http.post("/api/v1/strategies", json={"name": "slow one"})).json()
-    await service.bind(slow, strategy["id"])
-    async with httpx.AsyncClient(base_url=other_sim.base_url) as control:
-        await control.post("/_sim/faults", json={"latency_ms": 400})
+    strategy = await slow_strategy(service, other_sim, 400)
     fired = (await service.http.post(strategy["webhook_url"], content=b"buy MNQ1!")).json()
     assert service.server is not None
     svc: Services = service.server.app.state.services
