@@ -395,7 +395,10 @@ async def list_signals(
     if strategy_id is not None:
         query = query.where(Signal.strategy_id == strategy_id)
     limit = max(1, min(limit, 500))
-    rows = (await s.execute(query.order_by(col(Signal.id).desc()).limit(limit))).scalars().all()
+    # Newest arrival first: received_at is stamped when the webhook arrives (before its first
+    # await); ids follow the INSERTs' order, which PostgreSQL does not keep (ties: id).
+    newest = query.order_by(col(Signal.received_at).desc(), col(Signal.id).desc())
+    rows = (await s.execute(newest.limit(limit))).scalars().all()
     return [_signal_out(r) for r in rows]
 
 

@@ -49,6 +49,7 @@ from justtrades.execution.settings import (
     effective_settings,
 )
 from justtrades.execution.signal import SignalError, SignalIntent, parse_signal
+from justtrades.execution.signal_values import storable
 from justtrades.execution.timing import FanOutTiming
 from justtrades.instruments import Contract, UnknownInstrument, resolve
 from justtrades.logs import bind, get_logger
@@ -70,7 +71,7 @@ class Unavailable(Exception):
 
 
 class BadSignal(Exception):
-    def __init__(self, message: str, signal_id: int) -> None:
+    def __init__(self, message: str, signal_id: int | None) -> None:
         super().__init__(message)
         self.message = message
         self.signal_id = signal_id
@@ -221,10 +222,16 @@ class Engine:
             intent = parse_signal(body, content_type)
             alert_layer(intent.overrides.model_dump(exclude_none=True))  # refuse bad overrides now
         except (SignalError, ValueError) as e:
-            row.status, row.error, row.finished_at = "rejected", str(e), now
-            signal_id = await self._insert(row)
-            self._count("rejected")
-            raise BadSignal(str(e), signal_id) from None
+            reason = storable(str(e))
+            row.status, row.error, row.finished_at = "rejected", reason, now
+            try:
+                rejected: int | None = await self._insert(row)
+            except Exception:  # the answer is still the 4xx that says what is wrong
+                log.exception("could not store a rejected signal", strategy_id=strategy.id)
+                rejected = None
+            else:
+                self._count("rejected")
+            raise BadSignal(reason, rejected) from None
         row.intent = intent.model_dump(mode="json")
         mono = self.clock.monotonic()
         repeated = self.dedup.check(strategy.id, digest, mono)

@@ -20,6 +20,16 @@ _FALSE_WORDS = frozenset({"false", "off", "no", "0"})
 NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
+def storable(text: str) -> str:
+    """The text as it can be stored and sent back: characters UTF-8 cannot encode (a lone
+    surrogate from JSON's "\\ud800") are shown escaped, as `\\ud800`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class SignalError(ValueError):
     """The body cannot be understood; str(e) says exactly what is wrong (shown to the user, 4xx)."""
 

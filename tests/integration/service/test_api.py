@@ -139,3 +139,34 @@ async def test_openapi_and_monitoring(service: Service) -> None:
         status = (await anonymous.get("/status")).json()
     assert status["status"] == "ok" and status["database"]["ok"] is True
     assert status["workers"]["dispatcher_alive"] is True and status["queue_depth"] == 0
+
+
+async def test_signals_are_listed_in_arrival_order_not_id_order(
+    service: Service, clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    from justtrades.app import Services
+    from justtrades.models import Signal
+
+    assert service.server is not None
+    svc: Services = service.server.app.state.services
+    arrived = clock.now()
+    rows = [  # the INSERT of the later arrival finished first (as PostgreSQL may do)
+        Signal(
+            user_id=service.strategy_owner,
+            strategy_id=service.strategy["id"],
+            received_at=arrived + timedelta(milliseconds=ms),
+            body=name,
+            body_hash=name,
+            status="done",
+        )
+        for name, ms in [("second", 5), ("first", 1), ("third", 9)]
+    ]
+    async with svc.sessions() as s:
+        for row in rows:
+            s.add(row)
+            await s.flush()
+        await s.commit()
+    listed = (await service.http.get("/api/v1/signals")).json()
+    assert [r["body"] for r in listed] == ["third", "second", "first"]

@@ -52,6 +52,25 @@ async def test_nul_characters_are_a_4xx_never_a_500(service: Service, body: byte
     assert (await service.signal(r.json()["signal_id"]))["status"] == "rejected"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"action":"bu\\ud800y","ticker":"MNQ1!"}',  # an escaped lone surrogate
+        b'{"action":"buy","ticker":"MNQ1!","comment":"\\udfff"}',
+        b'{"action":"\\ud83d","ticker":"MNQ1!"}',
+        b"\xff\xfe buy MNQ1!",  # not UTF-8
+        b'{"action":"buy","ticker":"\\ud800"}',
+    ],
+)
+async def test_unencodable_text_is_a_4xx_or_a_trade_never_a_500(
+    service: Service, body: bytes
+) -> None:
+    r = await service.http.post(service.webhook, content=body)
+    assert r.status_code in (200, 422), r.text
+    signal = await service.signal(r.json()["signal_id"])  # stored, and readable back
+    assert signal["status"] in ("rejected", "accepted", "executing", "done", "failed")
+
+
 async def test_an_oversized_body_is_refused_before_it_is_read(service: Service) -> None:
     r = await service.http.post(service.webhook, content=b"x" * 70_000)
     assert r.status_code == 413

@@ -785,3 +785,15 @@ def test_arbitrary_json_objects_never_raise_anything_else(obj: dict[str, Any]) -
 )
 def test_arbitrary_plain_text_key_values_never_raise_anything_else(text: str) -> None:
     _must_be_intent_or_signal_error(text.encode("utf-8", "surrogatepass"))
+
+
+def test_a_refusal_that_echoes_a_lone_surrogate_can_be_stored_once_made_storable() -> None:
+    from justtrades.execution.signal_values import storable
+
+    assert storable("bu\ud800y") == "bu\\ud800y"
+    assert storable("plain ü €") == "plain ü €"  # encodable text is left as it is
+    with pytest.raises(SignalError) as refused:
+        parse_signal(b'{"action":"bu\\ud800y","ticker":"MNQ1!"}')
+    message = storable(str(refused.value))
+    message.encode("utf-8")  # what the webhook stores and answers
+    assert "\\ud800" in message
