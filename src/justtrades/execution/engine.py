@@ -25,7 +25,7 @@ from justtrades.brokers.base import BrokerError
 from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
 from justtrades.clock import Clock
 from justtrades.execution import planner
-from justtrades.execution.executor import execute, recorded
+from justtrades.execution.executor import TRANSIENT, execute, read_with_retries
 from justtrades.execution.intake import (
     Deduper,
     SignalJob,
@@ -59,6 +59,8 @@ from justtrades.tasks import Supervisor
 
 log = get_logger("justtrades.engine")
 DISPATCHER = "signal-dispatcher"
+# Waits between the reads that confirm a flatten before a reversal's entry (about 3 s in all).
+CONFIRM_FLAT_DELAYS_SECS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.45)
 MAX_BODY_STORED = 65_536
 
 
@@ -529,8 +531,8 @@ class Engine:
             position = await broker.get_position(tj.broker_account_id, contract.name)
             return {"net_pos": position.net_pos, "avg_price": str(position.avg_price)}
 
-        _, error = await recorded(
-            calls, 1, "get_position", None, {"symbol": contract.name}, read_position, read=True
+        _, error, next_seq = await read_with_retries(
+            calls, 1, "get_position", {"symbol": contract.name}, read_position, self.clock.sleep
         )
         if error is not None:
             await calls.flush()
@@ -552,16 +554,23 @@ class Engine:
             return f"jt{job.signal_id}-{tj.trader_id}-{seq}-{salt}"
 
         async def confirm_flat() -> int:
-            """The position after a flatten: polled until flat, for at most 3 s."""
-            for _ in range(30):
-                now = await broker.get_position(tj.broker_account_id, contract.name)
-                if now.is_flat:
-                    return 0
-                await self.clock.sleep(0.1)
-            return now.net_pos
+            """The position after a flatten, read at widening intervals until flat (about 3 s
+            in all, 7 reads at most; a transient read failure is read again)."""
+            net: int = position.net_pos
+            for delay in (*CONFIRM_FLAT_DELAYS_SECS, None):
+                try:
+                    net = (await broker.get_position(tj.broker_account_id, contract.name)).net_pos
+                except TRANSIENT:
+                    pass
+                else:
+                    if net == 0:
+                        return 0
+                if delay is not None:
+                    await self.clock.sleep(delay)
+            return net
 
         result = await execute(
-            plan, broker, tj.broker_account_id, calls, client_id, None, 2, confirm_flat
+            plan, broker, tj.broker_account_id, calls, client_id, None, next_seq, confirm_flat
         )
         await calls.flush()  # the position read, when no order followed it
         status = "done" if result.ok else "failed"

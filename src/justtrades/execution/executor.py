@@ -18,7 +18,9 @@ from justtrades.brokers.base import (
     BracketRequest,
     Broker,
     BrokerError,
+    BrokerUnavailable,
     OrderRequest,
+    UnknownOutcome,
     outcome_of,
 )
 from justtrades.execution.planner import Enter, Flatten, Plan
@@ -115,6 +117,32 @@ async def recorded(
     latency = (time.perf_counter() - started) * 1000
     await log.finished(call_id, "ok", response, None, latency)
     return response, None
+
+
+# Waits after the first, second and third failed attempt of an idempotent read.
+READ_RETRY_DELAYS_SECS = (0.1, 0.3, 0.9)
+TRANSIENT = (BrokerUnavailable, UnknownOutcome)  # a 5xx, a timeout, a refused connection
+
+
+async def read_with_retries(
+    log: CallLog,
+    seq: int,
+    endpoint: str,
+    request: dict[str, Any],
+    call: Callable[[], Awaitable[dict[str, Any]]],
+    sleep: Callable[[float], Awaitable[None]],
+    delays: tuple[float, ...] = READ_RETRY_DELAYS_SECS,
+) -> tuple[dict[str, Any] | None, BrokerError | None, int]:
+    """A read that changes nothing at the broker, tried again after a transient failure (at
+    most len(delays) more times, waiting on the injected clock); every attempt is recorded
+    under its own step number. Returns the answer or the last error, and the next step."""
+    for delay in (*delays, None):
+        response, error = await recorded(log, seq, endpoint, None, request, call, read=True)
+        seq += 1
+        if error is None or delay is None or not isinstance(error, TRANSIENT):
+            return response, error, seq
+        await sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def _str(v: Decimal | None) -> str | None:

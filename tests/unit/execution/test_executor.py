@@ -6,15 +6,18 @@ from decimal import Decimal
 from typing import Any
 
 from justtrades.brokers.base import (
+    AuthFailed,
     BracketAck,
     BracketLeg,
     BracketRequest,
+    BrokerUnavailable,
     FlattenAck,
     OrderRejected,
     Position,
     Side,
 )
-from justtrades.execution.executor import execute
+from justtrades.clock import FakeClock
+from justtrades.execution.executor import execute, read_with_retries
 from justtrades.execution.planner import Enter, Flatten, Plan
 
 REVERSE = Plan(
@@ -104,3 +107,46 @@ async def test_a_rejected_flatten_stops_the_plan() -> None:
     assert not result.ok and "rejected" in result.summary
     assert broker.sent == ["flatten"]
     assert log.calls == [("flatten", "rejected")]
+
+
+class FlakyReads:
+    """A position read that fails `failures` times with `error`, then answers."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        self.failures, self.error, self.calls = failures, error, 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return {"net_pos": 0}
+
+
+async def test_a_read_is_retried_after_transient_failures_each_attempt_recorded() -> None:
+    clock, log = FakeClock(), ListLog()
+    read = FlakyReads(2, BrokerUnavailable("get_position: HTTP 500"))
+    response, error, next_seq = await read_with_retries(
+        log, 1, "get_position", {}, read, clock.sleep
+    )
+    assert response == {"net_pos": 0} and error is None and next_seq == 4
+    assert log.calls == [
+        ("get_position", "failed"),
+        ("get_position", "failed"),
+        ("get_position", "ok"),
+    ]
+    assert clock.sleeps == [0.1, 0.3]
+
+
+async def test_a_read_gives_up_after_three_retries() -> None:
+    clock, log = FakeClock(), ListLog()
+    read = FlakyReads(10, BrokerUnavailable("timeout"))
+    _, error, next_seq = await read_with_retries(log, 1, "get_position", {}, read, clock.sleep)
+    assert isinstance(error, BrokerUnavailable) and read.calls == 4 and next_seq == 5
+    assert clock.sleeps == [0.1, 0.3, 0.9]
+
+
+async def test_a_definitive_failure_is_not_retried() -> None:
+    clock, log = FakeClock(), ListLog()
+    read = FlakyReads(10, AuthFailed("bad password"))
+    _, error, _ = await read_with_retries(log, 1, "get_position", {}, read, clock.sleep)
+    assert isinstance(error, AuthFailed) and read.calls == 1 and clock.sleeps == []
