@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from justtrades.admin import connection_spec
-from justtrades.brokers.base import BrokerError
+from justtrades.brokers.base import BrokerError, RateLimited
 from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
 from justtrades.clock import Clock
 from justtrades.execution import planner
@@ -531,9 +531,34 @@ class Engine:
             position = await broker.get_position(tj.broker_account_id, contract.name)
             return {"net_pos": position.net_pos, "avg_price": str(position.avg_price)}
 
-        _, error, next_seq = await read_with_retries(
-            calls, 1, "get_position", {"symbol": contract.name}, read_position, self.clock.sleep
-        )
+        next_seq = 1
+        while True:
+            _, error, next_seq = await read_with_retries(
+                calls,
+                next_seq,
+                "get_position",
+                {"symbol": contract.name},
+                read_position,
+                self.clock.sleep,
+            )
+            if not isinstance(error, RateLimited):
+                break
+            # The connection is cooling down after a 429 (nothing was sent): wait for it while
+            # the signal stays young enough, else it expires with the reason, never "failed".
+            age = (self.clock.now() - job.received_at).total_seconds()
+            wait = error.retry_after_secs
+            if age + wait > self.max_signal_age_secs:
+                await calls.flush()
+                await self._end(
+                    execution_id,
+                    "skipped",
+                    f"expired: the broker is cooling down for {wait:.0f} s after a rate limit; "
+                    f"the signal would be {age + wait:.1f} s old "
+                    f"(maximum {self.max_signal_age_secs:g} s)",
+                )
+                return "skipped"
+            log.info("waiting for the broker's rate-limit cooldown", wait_secs=round(wait, 3))
+            await self.clock.sleep(wait)
         if error is not None:
             await calls.flush()
             await self._end(execution_id, "failed", f"could not read the position: {error}")

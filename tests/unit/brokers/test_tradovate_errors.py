@@ -3,6 +3,7 @@ penalty tickets, 429, 401 on expiry, failureReason rejections, violations, timeo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -233,6 +234,29 @@ async def test_429_backoff_doubles_and_honours_retry_after(
     assert (first.value.retry_after_secs, second.value.retry_after_secs) == (15, 30)
     assert third.value.retry_after_secs == 120
     assert route.call_count == 3
+
+
+async def test_429s_of_requests_in_flight_together_do_not_stack(
+    broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    async def refused(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)  # both requests are out before either answer arrives
+        return httpx.Response(429)
+
+    route = mock.get("/position/deps").mock(side_effect=refused)
+    results = await asyncio.gather(
+        broker.get_positions("11"), broker.get_positions("12"), return_exceptions=True
+    )
+    assert route.call_count == 2
+    assert all(isinstance(r, RateLimited) for r in results)
+    assert [r.retry_after_secs for r in results if isinstance(r, RateLimited)] == [15, 15]
+    with pytest.raises(RateLimited) as cooling:  # not sent: still the first 15 s
+        await broker.get_positions("11")
+    assert cooling.value.retry_after_secs == 15 and route.call_count == 2
+    clock.advance(15)
+    with pytest.raises(RateLimited) as again:  # sent after the cooldown and refused: doubled
+        await broker.get_positions("11")
+    assert again.value.retry_after_secs == 30 and route.call_count == 3
 
 
 async def test_401_on_expiry_logs_in_again_and_resends_once(

@@ -6,8 +6,10 @@
   one resend (a 401 means the request was not processed).
 - A penalty answer (`p-ticket`, `p-time`) is honoured: wait `p-time`, resend the same body with
   the ticket. `p-captcha: true` cannot be solved by an app: it fails at once.
-- A 429 starts a cooldown (the `Retry-After` header, else 15 s doubling up to an hour) during
-  which nothing is sent: callers get `RateLimited` at once instead of hammering the broker.
+- A 429 starts a cooldown (the `Retry-After` header, else 15 s doubling up to an hour, doubled
+  only when a request sent after the last cooldown is refused again: the 429s of requests that
+  were in flight together count once) during which nothing is sent: callers get `RateLimited`
+  at once instead of hammering the broker.
 - An order-changing request that times out after sending, or gets a 5xx or 429, raises
   `UnknownOutcome`; it is never re-sent (see brokers/base.py).
 """
@@ -122,6 +124,7 @@ class TradovateClient:
         self._auth_blocked_until = 0.0  # monotonic: after refused credentials, no new attempt
         self._auth_backoff_secs = 0.0
         self._auth_failure = ""
+        self._auth_rate_limited = False
         self._renew_retry_at = datetime.min.replace(tzinfo=UTC)
         self.calls = 0  # requests sent, for counting the cost of a code path
 
@@ -132,22 +135,28 @@ class TradovateClient:
         to an hour): every bad login brings Tradovate's one-hour captcha lock closer."""
         left = self._auth_blocked_until - self.clock.monotonic()
         if left > 0:
-            raise AuthFailed(f"{self._auth_failure} (not retried for {left:.0f} s)")
+            why = f"{self._auth_failure} (not retried for {left:.0f} s)"
+            if self._auth_rate_limited:  # a rate limit or penalty: it ends, so wait for it
+                raise RateLimited(left, why)
+            raise AuthFailed(why)
         try:
             body = self.credentials.body()
             self._take_token(await self._send("auth/accesstokenrequest", body, auth=False), "login")
         except AuthFailed as e:
             self._auth_backoff_secs = min(max(self._auth_backoff_secs * 2, 60.0), 3600.0)
-            self._block_logins(self._auth_backoff_secs, str(e))
+            self._block_logins(self._auth_backoff_secs, str(e), rate_limited=False)
             raise
         except RateLimited as e:  # a captcha or a long penalty: no new attempt before it ends
-            self._block_logins(e.retry_after_secs, f"Tradovate login refused: {e}")
+            self._block_logins(
+                e.retry_after_secs, f"Tradovate login refused: {e}", rate_limited=True
+            )
             raise
         self._auth_backoff_secs = 0.0
 
-    def _block_logins(self, secs: float, why: str) -> None:
+    def _block_logins(self, secs: float, why: str, *, rate_limited: bool) -> None:
         self._auth_blocked_until = self.clock.monotonic() + secs
         self._auth_failure = why
+        self._auth_rate_limited = rate_limited
 
     async def renew(self) -> None:
         data = await self._send("auth/renewaccesstoken", None, auth=True, method="GET")
@@ -251,7 +260,11 @@ class TradovateClient:
         if left > 0:
             raise RateLimited(left, "Tradovate rate limit cooldown; request not sent")
 
-    def _start_cooldown(self, response: httpx.Response) -> float:
+    def _start_cooldown(self, response: httpx.Response, sent_at: float) -> float:
+        """Retry-After when given; else 15 s, doubled (up to an hour) only when a request sent
+        after the last cooldown ended is refused again. A 429 answering a request that was
+        already in flight when a cooldown began does not stack into a longer one."""
+        now = self.clock.monotonic()
         header = response.headers.get("retry-after")
         try:
             wait = float(header) if header else 0.0
@@ -259,10 +272,12 @@ class TradovateClient:
             wait = 0.0
         if math.isfinite(wait) and wait > 0:
             wait = min(max(wait, 1.0), 3600.0)
+        elif sent_at < self._cooldown_until:  # in flight when the cooldown began
+            return max(0.0, self._cooldown_until - now) or self._backoff_secs
         else:
             self._backoff_secs = min(max(self._backoff_secs * 2, 15.0), 3600.0)
             wait = self._backoff_secs
-        self._cooldown_until = self.clock.monotonic() + wait
+        self._cooldown_until = max(self._cooldown_until, now + wait)
         return wait
 
     async def _once(
@@ -281,6 +296,7 @@ class TradovateClient:
             headers["Authorization"] = f"Bearer {self.access_token}"
         what = f"{method} /{path}"
         self.calls += 1
+        sent_at = self.clock.monotonic()
         try:
             response = await self.http.request(
                 method, f"{self.base_url}/{path}", json=payload, params=params, headers=headers
@@ -293,7 +309,7 @@ class TradovateClient:
             raise BrokerUnavailable(f"{what}: no answer ({type(e).__name__})") from None
         status = response.status_code
         if status in (423, 429):  # 423 warns that a 429 lock-out is next: back off the same way
-            wait = self._start_cooldown(response)
+            wait = self._start_cooldown(response, sent_at)
             if mutating:
                 raise UnknownOutcome(f"{what}: HTTP {status} (cooling down {wait:.0f} s)")
             raise RateLimited(wait, f"{what}: HTTP {status}")
