@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -54,11 +54,21 @@ from justtrades.execution.timing import FanOutTiming
 from justtrades.instruments import Contract, UnknownInstrument, resolve
 from justtrades.logs import bind, get_logger
 from justtrades.metrics import Metrics
-from justtrades.models import Account, BrokerConnection, Execution, Signal, Strategy, Trader
+from justtrades.models import (
+    Account,
+    BrokerCall,
+    BrokerConnection,
+    Execution,
+    Signal,
+    Strategy,
+    Trader,
+)
 from justtrades.tasks import Supervisor
 
 log = get_logger("justtrades.engine")
 DISPATCHER = "signal-dispatcher"
+# Broker calls that change nothing at the broker: an execution with only these can be re-run.
+READ_ENDPOINTS = ("get_position", "get_positions", "list_orders", "find_order", "list_fills")
 # Waits between the reads that confirm a flatten before a reversal's entry (about 3 s in all).
 CONFIRM_FLAT_DELAYS_SECS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.45)
 MAX_BODY_STORED = 65_536
@@ -279,11 +289,25 @@ class Engine:
 
     async def recover(self) -> None:
         """Accepted but not executed before a restart: executed if still fresh, else expired.
-        A signal that was executing is not re-run (it may have orders): it is marked
-        interrupted, for reconciliation."""
+        A signal that was executing when the process stopped is run again (or expired) when
+        none of its executions had sent an order-changing call: only reads happened, so
+        nothing can be doubled; those executions are dropped and the traders start afresh.
+        One that had sent an order is never re-run: it is marked interrupted, for
+        reconciliation by client order id."""
         now = self.clock.now()
         ended: list[str] = []
         async with self.sessions() as s:
+            ordered = set(
+                (
+                    await s.execute(
+                        select(Execution.signal_id)
+                        .join(BrokerCall, col(BrokerCall.execution_id) == col(Execution.id))
+                        .join(Signal, col(Signal.id) == col(Execution.signal_id))
+                        .where(col(Signal.status) == "executing")
+                        .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+                    )
+                ).scalars()
+            )
             rows = (
                 (
                     await s.execute(
@@ -297,6 +321,11 @@ class Engine:
             )
             for row in rows:
                 age = (now - row.received_at).total_seconds()
+                if row.status == "executing" and row.id not in ordered:
+                    # no order left the service for it: as if it had never started
+                    await s.execute(delete(Execution).where(col(Execution.signal_id) == row.id))
+                    row.status = "accepted"
+                    row.status_reason = "executing when the service stopped, before any order"
                 if row.status == "executing":
                     row.status, row.finished_at = "interrupted", now
                     row.status_reason = "the service stopped while executing; reconcile"

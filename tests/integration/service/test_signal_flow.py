@@ -249,3 +249,62 @@ async def test_a_slow_broker_never_delays_the_others(
     assert slow_execution["status"] == "running"  # still waiting for its broker
     final = await eventually(lambda: service.finished(signal_id), timeout_secs=15)
     assert final["status"] == "done"
+
+
+async def test_a_signal_cut_off_before_any_order_is_run_again_and_one_after_is_not(
+    database_url: str, clock: FakeClock, service: Service
+) -> None:
+    from justtrades.models import BrokerCall, Execution, Signal
+    from justtrades.models.db import create_engine, session_factory
+
+    before, after = await accepted_rows(
+        database_url, service, clock, [("buy MNQ1!", 1.0), ("buy MES1!", 1.0)]
+    )
+    engine = create_engine(database_url)
+    try:  # what a process killed mid-fan-out leaves: reads done; one write-ahead record
+        async with session_factory(engine)() as s:
+            for signal_id, endpoint in [(before, "get_position"), (after, "place_bracket")]:
+                signal = await s.get(Signal, signal_id)
+                assert signal is not None
+                signal.status = "executing"
+                for trader, account in zip(service.traders, service.accounts, strict=True):
+                    execution = Execution(
+                        signal_id=signal_id,
+                        trader_id=trader["id"],
+                        account_id=account["id"],
+                        status="running",
+                    )
+                    s.add(execution)
+                    await s.flush()
+                    assert execution.id is not None
+                    s.add(
+                        BrokerCall(
+                            execution_id=execution.id,
+                            seq=1,
+                            endpoint=endpoint,
+                            client_order_id=None if endpoint == "get_position" else "jt-x",
+                            outcome="ok" if endpoint == "get_position" else "sent",
+                        )
+                    )
+            await s.commit()
+    finally:
+        await engine.dispose()
+    server, _ = await start_service(database_url, clock)  # the new process
+    try:
+        async with httpx.AsyncClient(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
+        ) as http:
+            restarted = Service(
+                server.base_url, http, service.key, service.strategy, service.accounts
+            )
+            done = await eventually(lambda: restarted.finished(before))
+            assert done["status"] == "done", done
+            assert len(done["executions"]) == 3  # afresh: the cut-off attempts are gone
+            assert all(e["status"] == "done" for e in done["executions"])
+            positions = await restarted.positions()
+            assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]  # once
+            cut = await restarted.signal(after)
+            assert cut["status"] == "interrupted"  # an order may exist: never re-sent
+            assert all("reconcile" in e["error"] for e in cut["executions"])
+    finally:
+        await server.stop()
