@@ -10,22 +10,17 @@ execution per trader, and recovery after a restart.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from justtrades.admin import connection_spec
-from justtrades.brokers.base import BrokerError, RateLimited
-from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
+from justtrades.brokers.base import BrokerError
+from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
-from justtrades.execution import planner
-from justtrades.execution.executor import TRANSIENT, execute, read_with_retries
 from justtrades.execution.intake import (
     Deduper,
     SignalJob,
@@ -36,11 +31,11 @@ from justtrades.execution.intake import (
 )
 from justtrades.execution.lanes import Lanes, Ticket
 from justtrades.execution.records import (
-    DbCallLog,
     WriteSessions,
-    finish_execution,
     start_executions,
 )
+from justtrades.execution.recovery import recover_signals
+from justtrades.execution.runner import AccountRunner, TraderJob
 from justtrades.execution.settings import (
     EffectiveSettings,
     RiskSettings,
@@ -52,13 +47,11 @@ from justtrades.execution.signal import SignalError, SignalIntent, parse_signal
 from justtrades.execution.signal_values import storable
 from justtrades.execution.timing import FanOutTiming
 from justtrades.instruments import Contract, UnknownInstrument, resolve
-from justtrades.logs import bind, get_logger
+from justtrades.logs import get_logger
 from justtrades.metrics import Metrics
 from justtrades.models import (
     Account,
-    BrokerCall,
     BrokerConnection,
-    Execution,
     Signal,
     Strategy,
     Trader,
@@ -67,10 +60,6 @@ from justtrades.tasks import Supervisor
 
 log = get_logger("justtrades.engine")
 DISPATCHER = "signal-dispatcher"
-# Broker calls that change nothing at the broker: an execution with only these can be re-run.
-READ_ENDPOINTS = ("get_position", "get_positions", "list_orders", "find_order", "list_fills")
-# Waits between the reads that confirm a flatten before a reversal's entry (about 3 s in all).
-CONFIRM_FLAT_DELAYS_SECS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.45)
 MAX_BODY_STORED = 65_536
 
 
@@ -94,18 +83,6 @@ class Accepted:
     signal_id: int
     status: str  # accepted | duplicate | ignored
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class TraderJob:
-    trader_id: int
-    account_id: int
-    broker_account_id: str
-    connection: ConnectionSpec
-    settings: EffectiveSettings | None
-    contract: Contract | None
-    problem: str | None  # why this trader cannot trade this signal
-    broker_key: tuple[str, ...] = ()  # the broker account itself, whatever row names it
 
 
 def entry_of(row: Strategy) -> StrategyEntry:
@@ -145,6 +122,7 @@ class Engine:
         self.dedup = Deduper(dedup_window_secs)
         self.queue = SignalQueue()
         self.lanes = Lanes()
+        self.runner = AccountRunner(self.writes, registry, clock, max_signal_age_secs)
         self.running: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._idle = asyncio.Event()  # set while the dispatcher is not inside dispatch()
@@ -288,73 +266,10 @@ class Engine:
     # --- recovery ------------------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Accepted but not executed before a restart: executed if still fresh, else expired.
-        A signal that was executing when the process stopped is run again (or expired) when
-        none of its executions had sent an order-changing call: only reads happened, so
-        nothing can be doubled; those executions are dropped and the traders start afresh.
-        One that had sent an order is never re-run: it is marked interrupted, for
-        reconciliation by client order id."""
-        now = self.clock.now()
-        ended: list[str] = []
-        async with self.sessions() as s:
-            ordered = set(
-                (
-                    await s.execute(
-                        select(Execution.signal_id)
-                        .join(BrokerCall, col(BrokerCall.execution_id) == col(Execution.id))
-                        .join(Signal, col(Signal.id) == col(Execution.signal_id))
-                        .where(col(Signal.status) == "executing")
-                        .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
-                    )
-                ).scalars()
-            )
-            rows = (
-                (
-                    await s.execute(
-                        select(Signal)
-                        .where(Signal.status.in_(["accepted", "executing"]))  # type: ignore[attr-defined]
-                        .order_by(Signal.id)  # type: ignore[arg-type]
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for row in rows:
-                age = (now - row.received_at).total_seconds()
-                if row.status == "executing" and row.id not in ordered:
-                    # no order left the service for it: as if it had never started
-                    await s.execute(delete(Execution).where(col(Execution.signal_id) == row.id))
-                    row.status = "accepted"
-                    row.status_reason = "executing when the service stopped, before any order"
-                if row.status == "executing":
-                    row.status, row.finished_at = "interrupted", now
-                    row.status_reason = "the service stopped while executing; reconcile"
-                    ended.append(row.status)
-                    await s.execute(
-                        update(Execution)
-                        .where(col(Execution.signal_id) == row.id)
-                        .where(col(Execution.status) == "running")
-                        .values(
-                            status="failed",
-                            finished_at=now,
-                            error="interrupted by a restart: reconcile its calls by "
-                            "client order id",
-                        )
-                    )
-                elif age > self.max_signal_age_secs or row.intent is None:
-                    row.status, row.finished_at = "expired", now
-                    row.status_reason = (
-                        f"not executed before a restart; {age:.1f} s old, "
-                        f"older than the maximum of {self.max_signal_age_secs:g} s"
-                    )
-                    ended.append(row.status)
-                else:
-                    assert row.id is not None
-                    intent = SignalIntent.model_validate(row.intent)
-                    self.queue.put(SignalJob(row.id, row.strategy_id, row.received_at, intent))
-                    log.info("signal recovered", signal_id=row.id, age_secs=round(age, 3))
-            await s.commit()
-        for status in ended:
+        """What a stopped process left: see execution/recovery.py."""
+        for status in await recover_signals(
+            self.sessions, self.clock, self.queue, self.max_signal_age_secs
+        ):
             self._count(status)
 
     # --- dispatch ------------------------------------------------------------------------------
@@ -492,7 +407,7 @@ class Engine:
     ) -> None:
         timing = FanOutTiming(self.clock, self.metrics, job.received_at)
         results = await asyncio.gather(
-            *(self._run_trader(job, tj, ticket, ex, timing) for tj, ticket, ex in work),
+            *(self.runner.run(job, tj, ticket, ex, timing) for tj, ticket, ex in work),
             return_exceptions=True,
         )
         timing.finished()
@@ -505,140 +420,6 @@ class Engine:
             await self._finish_signal(job.signal_id, "expired", text)
         else:
             await self._finish_signal(job.signal_id, "done", f"{len(results)} traders done")
-
-    async def _run_trader(
-        self,
-        job: SignalJob,
-        tj: TraderJob,
-        ticket: Ticket | None,
-        execution_id: int,
-        timing: FanOutTiming,
-    ) -> str:
-        with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
-            if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
-                if ticket is not None:
-                    ticket.release()
-                await self._end(execution_id, "failed", tj.problem or "cannot trade")
-                return "failed"
-            try:
-                async with ticket:
-                    return await self._trade(
-                        job, tj, execution_id, tj.settings, tj.contract, timing
-                    )
-            except Exception as e:  # an adapter bug must not take the other traders down
-                log.exception("trader execution crashed")
-                await self._end(execution_id, "failed", f"internal error: {type(e).__name__}: {e}")
-                return "failed"
-
-    async def _end(self, execution_id: int, status: str, error: str) -> None:
-        """An execution that ends without a plan: failed or skipped, with why."""
-        await finish_execution(self.writes, self.clock, execution_id, status, None, None, error)
-
-    async def _trade(
-        self,
-        job: SignalJob,
-        tj: TraderJob,
-        execution_id: int,
-        eff: EffectiveSettings,
-        contract: Contract,
-        timing: FanOutTiming,
-    ) -> str:
-        age = (self.clock.now() - job.received_at).total_seconds()
-        if age > self.max_signal_age_secs:
-            await self._end(
-                execution_id, "skipped", f"expired while waiting for its turn ({age:.1f} s)"
-            )
-            return "skipped"
-        broker = self.registry.get(tj.connection)
-        calls = DbCallLog(
-            self.writes, self.clock, execution_id, lambda: timing.order_sent(tj.trader_id)
-        )
-        position: Any = None
-
-        async def read_position() -> dict[str, Any]:
-            nonlocal position
-            position = await broker.get_position(tj.broker_account_id, contract.name)
-            return {"net_pos": position.net_pos, "avg_price": str(position.avg_price)}
-
-        next_seq = 1
-        while True:
-            _, error, next_seq = await read_with_retries(
-                calls,
-                next_seq,
-                "get_position",
-                {"symbol": contract.name},
-                read_position,
-                self.clock.sleep,
-            )
-            if not isinstance(error, RateLimited):
-                break
-            # The connection is cooling down after a 429 (nothing was sent): wait for it while
-            # the signal stays young enough, else it expires with the reason, never "failed".
-            age = (self.clock.now() - job.received_at).total_seconds()
-            wait = error.retry_after_secs
-            if age + wait > self.max_signal_age_secs:
-                await calls.flush()
-                await self._end(
-                    execution_id,
-                    "skipped",
-                    f"expired: the broker is cooling down for {wait:.0f} s after a rate limit; "
-                    f"the signal would be {age + wait:.1f} s old "
-                    f"(maximum {self.max_signal_age_secs:g} s)",
-                )
-                return "skipped"
-            log.info("waiting for the broker's rate-limit cooldown", wait_secs=round(wait, 3))
-            await self.clock.sleep(wait)
-        if error is not None:
-            await calls.flush()
-            await self._end(execution_id, "failed", f"could not read the position: {error}")
-            return "failed"
-        plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
-        plan_json = {
-            "symbol": plan.symbol,
-            "note": plan.note,
-            "steps": [step.describe() for step in plan.steps],
-            "warnings": list(plan.warnings),
-            "position": {"net_pos": position.net_pos, "avg_price": str(position.avg_price)},
-            "explanation": plan.describe(),
-            "settings": eff.model_dump(mode="json"),
-        }
-        salt = secrets.token_hex(2)
-
-        def client_id(seq: int) -> str:
-            return f"jt{job.signal_id}-{tj.trader_id}-{seq}-{salt}"
-
-        async def confirm_flat() -> int:
-            """The position after a flatten, read at widening intervals until flat (about 3 s
-            in all, 7 reads at most; a transient read failure is read again)."""
-            net: int = position.net_pos
-            for delay in (*CONFIRM_FLAT_DELAYS_SECS, None):
-                try:
-                    net = (await broker.get_position(tj.broker_account_id, contract.name)).net_pos
-                except TRANSIENT:
-                    pass
-                else:
-                    if net == 0:
-                        return 0
-                if delay is not None:
-                    await self.clock.sleep(delay)
-            return net
-
-        result = await execute(
-            plan, broker, tj.broker_account_id, calls, client_id, None, next_seq, confirm_flat
-        )
-        await calls.flush()  # the position read, when no order followed it
-        status = "done" if result.ok else "failed"
-        await finish_execution(
-            self.writes,
-            self.clock,
-            execution_id,
-            status,
-            plan_json,
-            result.summary,
-            None if result.ok else result.summary,
-        )
-        log.info("execution finished", status=status, summary=result.summary)
-        return status
 
     async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
         async with self.writes() as s:

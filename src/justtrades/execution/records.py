@@ -16,7 +16,7 @@ from justtrades.clock import Clock
 from justtrades.models import BrokerCall, Execution, Signal
 
 if TYPE_CHECKING:
-    from justtrades.execution.engine import TraderJob
+    from justtrades.execution.runner import TraderJob
 
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
