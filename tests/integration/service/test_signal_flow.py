@@ -3,6 +3,8 @@ real sockets, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +123,20 @@ async def test_duplicate_within_the_window_trades_once(service: Service) -> None
     assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]
 
 
+@asynccontextmanager
+async def restarted_service(
+    database_url: str, clock: FakeClock, service: Service
+) -> AsyncIterator[Service]:
+    """A new process of the service on the same database, seen with the same user's key."""
+    server, _ = await start_service(database_url, clock)
+    try:
+        headers = {"Authorization": f"Bearer {service.key}"}
+        async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as http:
+            yield Service(server.base_url, http, service.key, service.strategy, service.accounts)
+    finally:
+        await server.stop()
+
+
 async def accepted_rows(
     database_url: str, service: Service, clock: FakeClock, bodies: list[tuple[str, float]]
 ) -> list[int]:
@@ -162,28 +178,19 @@ async def test_stale_signal_after_restart_is_expired_and_fresh_one_executed(
     stale, fresh = await accepted_rows(
         database_url, service, clock, [("buy MNQ1!", 45.0), ("sell MNQ1!", 2.0)]
     )
-    server, _ = await start_service(database_url, clock)  # a new process on the same database
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
-        ) as http:
-            restarted = Service(
-                server.base_url, http, service.key, service.strategy, service.accounts
-            )
-            done = await eventually(lambda: restarted.finished(fresh))
-            assert done["status"] == "done"
-            old = await restarted.signal(stale)
-            assert old["status"] == "expired"
-            assert "restart" in old["status_reason"] and "45" in old["status_reason"]
-            assert old["executions"] == []
-            positions = await restarted.positions()
-            assert sorted(p["net_pos"] for p in positions.values()) == [-3, -2, -1]
-            # a retry of the fresh body, just after the restart, is still a duplicate
-            token = service.webhook.rsplit("/", 1)[1]
-            again = await http.post(f"/webhook/{token}", content=b"sell MNQ1!")
-            assert again.json()["status"] == "duplicate"
-    finally:
-        await server.stop()
+    async with restarted_service(database_url, clock, service) as restarted:  # a new process
+        done = await eventually(lambda: restarted.finished(fresh))
+        assert done["status"] == "done"
+        old = await restarted.signal(stale)
+        assert old["status"] == "expired"
+        assert "restart" in old["status_reason"] and "45" in old["status_reason"]
+        assert old["executions"] == []
+        positions = await restarted.positions()
+        assert sorted(p["net_pos"] for p in positions.values()) == [-3, -2, -1]
+        # a retry of the fresh body, just after the restart, is still a duplicate
+        token = service.webhook.rsplit("/", 1)[1]
+        again = await restarted.http.post(f"/webhook/{token}", content=b"sell MNQ1!")
+        assert again.json()["status"] == "duplicate"
 
 
 async def test_a_signal_recovered_for_a_strategy_disabled_meanwhile_is_not_traded(
@@ -194,19 +201,10 @@ async def test_a_signal_recovered_for_a_strategy_disabled_meanwhile_is_not_trade
         f"/api/v1/strategies/{service.strategy['id']}", json={"enabled": False}
     )
     assert r.status_code == 200
-    server, _ = await start_service(database_url, clock)
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
-        ) as http:
-            restarted = Service(
-                server.base_url, http, service.key, service.strategy, service.accounts
-            )
-            done = await eventually(lambda: restarted.finished(pending))
-            assert done["status"] == "ignored" and done["executions"] == []
-            assert await restarted.positions() == {}
-    finally:
-        await server.stop()
+    async with restarted_service(database_url, clock, service) as restarted:  # a new process
+        done = await eventually(lambda: restarted.finished(pending))
+        assert done["status"] == "ignored" and done["executions"] == []
+        assert await restarted.positions() == {}
 
 
 async def test_one_failing_broker_never_stops_the_others(
@@ -289,22 +287,13 @@ async def test_a_signal_cut_off_before_any_order_is_run_again_and_one_after_is_n
             await s.commit()
     finally:
         await engine.dispose()
-    server, _ = await start_service(database_url, clock)  # the new process
-    try:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers={"Authorization": f"Bearer {service.key}"}
-        ) as http:
-            restarted = Service(
-                server.base_url, http, service.key, service.strategy, service.accounts
-            )
-            done = await eventually(lambda: restarted.finished(before))
-            assert done["status"] == "done", done
-            assert len(done["executions"]) == 3  # afresh: the cut-off attempts are gone
-            assert all(e["status"] == "done" for e in done["executions"])
-            positions = await restarted.positions()
-            assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]  # once
-            cut = await restarted.signal(after)
-            assert cut["status"] == "interrupted"  # an order may exist: never re-sent
-            assert all("reconcile" in e["error"] for e in cut["executions"])
-    finally:
-        await server.stop()
+    async with restarted_service(database_url, clock, service) as restarted:  # a new process
+        done = await eventually(lambda: restarted.finished(before))
+        assert done["status"] == "done", done
+        assert len(done["executions"]) == 3  # afresh: the cut-off attempts are gone
+        assert all(e["status"] == "done" for e in done["executions"])
+        positions = await restarted.positions()
+        assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]  # once
+        cut = await restarted.signal(after)
+        assert cut["status"] == "interrupted"  # an order may exist: never re-sent
+        assert all("reconcile" in e["error"] for e in cut["executions"])
