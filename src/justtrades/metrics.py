@@ -11,6 +11,7 @@ is on /status for admins).
     jt_signal_to_first_order_seconds            signal received -> its first order request sent
     jt_fanout_skew_seconds                      first -> last account's first order, one signal
     jt_broker_call_seconds{broker,endpoint,outcome}   each broker call (ok|rejected|unknown|failed)
+    jt_stage_seconds{stage}                     signal received -> each stage it reached
     jt_signals_total{status}                    accepted, rejected, duplicate, ignored, done, ...
     jt_signal_queue_depth, jt_signals_running, jt_tasks{state}   read at scrape time
     process_*, python_gc_*, python_info         the standard process metrics
@@ -100,6 +101,14 @@ class Metrics:
             "Broker calls by broker, contract endpoint and outcome",
             ["broker", "endpoint", "outcome"],
             buckets=BROKER_BUCKETS,
+            registry=registry,
+        )
+        self.stage = Histogram(
+            "jt_stage_seconds",
+            "Signal received to each stage: stored, queued, lane, planned, first_order_sent, "
+            "last_order_acknowledged (once per signal or per trader)",
+            ["stage"],
+            buckets=FIRST_ORDER_BUCKETS,
             registry=registry,
         )
         self.signals = Counter(

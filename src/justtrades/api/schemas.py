@@ -144,6 +144,11 @@ class ExecutionOut(BaseModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    timings: dict[str, float] | None = Field(
+        None,
+        description="ms since the signal's receipt: lane_ms (its lane turn), planned_ms, "
+        "first_order_sent_ms, last_order_acknowledged_ms (the stages it reached)",
+    )
     broker_calls: list[BrokerCallOut] = []
 
 
@@ -157,6 +162,12 @@ class SignalOut(BaseModel):
     intent: Any
     body: str
     finished_at: datetime | None
+    timings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="received_at (ISO time), then ms since it: stored_ms, queued_ms; with "
+        "the executions also lane_ms, planned_ms, first_order_sent_ms (the first trader's) "
+        "and last_order_acknowledged_ms (the last trader's)",
+    )
     executions: list[ExecutionOut] | None = None
 
 

@@ -32,6 +32,7 @@ from justtrades.api.schemas import (
 from justtrades.crypto import new_webhook_token
 from justtrades.execution.engine import entry_of
 from justtrades.execution.settings import RiskSettings, SettingsConflict, check_combination
+from justtrades.execution.timing import EXECUTION_STAGES
 from justtrades.models import (
     Account,
     BrokerCall,
@@ -371,9 +372,21 @@ async def delete_trader(trader_id: Id, user: CurrentUser, s: Session) -> Respons
 # --- signals and positions ---------------------------------------------------------------------
 
 
+def _signal_timings(row: Signal, executions: list[ExecutionOut] | None) -> dict[str, Any]:
+    """The signal's own stages, then its traders' (the first to reach each; the last order)."""
+    out: dict[str, Any] = {"received_at": row.received_at.isoformat(), **(row.timings or {})}
+    for stage in EXECUTION_STAGES:
+        key = f"{stage}_ms"
+        values = [e.timings[key] for e in executions or [] if e.timings and key in e.timings]
+        if values:
+            out[key] = max(values) if stage == "last_order_acknowledged" else min(values)
+    return out
+
+
 def _signal_out(row: Signal, executions: list[ExecutionOut] | None = None) -> SignalOut:
     assert row.id is not None
     return SignalOut(
+        timings=_signal_timings(row, executions),
         id=row.id,
         strategy_id=row.strategy_id,
         received_at=row.received_at,
@@ -449,6 +462,7 @@ async def get_signal(signal_id: Id, user: CurrentUser, s: Session) -> Any:
                 error=e.error,
                 created_at=e.created_at,
                 finished_at=e.finished_at,
+                timings=e.timings,
                 broker_calls=[
                     BrokerCallOut.model_validate(c, from_attributes=True)
                     for c in calls

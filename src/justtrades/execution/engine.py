@@ -45,7 +45,7 @@ from justtrades.execution.settings import (
 )
 from justtrades.execution.signal import SignalError, SignalIntent, parse_signal
 from justtrades.execution.signal_values import storable
-from justtrades.execution.timing import FanOutTiming
+from justtrades.execution.timing import FanOutTiming, Stages
 from justtrades.instruments import Contract, UnknownInstrument, resolve
 from justtrades.logs import get_logger
 from justtrades.metrics import Metrics
@@ -122,7 +122,7 @@ class Engine:
         self.dedup = Deduper(dedup_window_secs)
         self.queue = SignalQueue()
         self.lanes = Lanes()
-        self.runner = AccountRunner(self.writes, registry, clock, max_signal_age_secs)
+        self.runner = AccountRunner(self.writes, registry, clock, max_signal_age_secs, metrics)
         self.running: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._idle = asyncio.Event()  # set while the dispatcher is not inside dispatch()
@@ -252,7 +252,10 @@ class Engine:
                 self.dedup.forget(strategy.id, digest)
             raise
         self.dedup.add(strategy.id, digest, mono, signal_id)
-        slot.set_result(SignalJob(signal_id, strategy.id, now, intent))
+        stages = Stages(self.clock, now)
+        stages.mark("stored")
+        stages.observe(self.metrics)
+        slot.set_result(SignalJob(signal_id, strategy.id, now, intent, stages=stages.ms))
         self._count("accepted")
         return Accepted(signal_id, "accepted")
 
@@ -295,24 +298,32 @@ class Engine:
     async def dispatch(self, job: SignalJob) -> None:
         """Takes every lane ticket of this signal before returning (arrival order), then runs
         its traders concurrently in the background."""
+        queued = Stages(self.clock, job.received_at)
+        queued.mark("queued")
+        queued.observe(self.metrics)
+        job.stages.update(queued.ms)
+        timings = job.stages
         age = (self.clock.now() - job.received_at).total_seconds()
         if age > self.max_signal_age_secs:
             await self._finish_signal(
                 job.signal_id,
                 "expired",
                 f"{age:.1f} s old when its turn came (maximum {self.max_signal_age_secs:g} s)",
+                timings,
             )
             return
         strategy = self.cache.by_id(job.strategy_id)
         if strategy is None:
-            await self._finish_signal(job.signal_id, "failed", "the strategy no longer exists")
+            await self._finish_signal(
+                job.signal_id, "failed", "the strategy no longer exists", timings
+            )
             return
         if not strategy.active:
-            await self._finish_signal(job.signal_id, "ignored", "strategy disabled")
+            await self._finish_signal(job.signal_id, "ignored", "strategy disabled", timings)
             return
         jobs = await self._trader_jobs(strategy, job.intent)
         if not jobs:
-            await self._finish_signal(job.signal_id, "done", "no enabled trader")
+            await self._finish_signal(job.signal_id, "done", "no enabled trader", timings)
             return
         tickets = [
             (
@@ -324,7 +335,7 @@ class Engine:
             for tj in jobs
         ]
         try:  # one transaction: the signal is executing, and an execution row per trader
-            ids = await start_executions(self.writes, self.clock, job.signal_id, jobs)
+            ids = await start_executions(self.writes, self.clock, job.signal_id, jobs, timings)
         except BaseException:
             for _, ticket in tickets:
                 if ticket is not None:
@@ -421,12 +432,16 @@ class Engine:
         else:
             await self._finish_signal(job.signal_id, "done", f"{len(results)} traders done")
 
-    async def _finish_signal(self, signal_id: int, status: str, reason: str) -> None:
+    async def _finish_signal(
+        self, signal_id: int, status: str, reason: str, timings: dict[str, float] | None = None
+    ) -> None:
         async with self.writes() as s:
             row = await s.get(Signal, signal_id)
             if row is None:
                 return  # deleted meanwhile (its strategy was): nothing reached a status
             row.status, row.status_reason, row.finished_at = status, reason, self.clock.now()
+            if timings:
+                row.timings = dict(timings)
             await s.commit()
         self._count(status)
 

@@ -105,6 +105,7 @@ class SignalJob:
     received_at: datetime
     intent: SignalIntent
     extra: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)  # ms since receipt: stored
 
 
 class SignalQueue:

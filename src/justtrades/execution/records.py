@@ -80,7 +80,11 @@ class WriteSessions:
 
 
 async def start_executions(
-    sessions: Sessions, clock: Clock, signal_id: int, jobs: Sequence[TraderJob]
+    sessions: Sessions,
+    clock: Clock,
+    signal_id: int,
+    jobs: Sequence[TraderJob],
+    timings: dict[str, float] | None = None,
 ) -> list[int]:
     """In one transaction: the signal becomes `executing` and every trader gets its execution
     row, before any broker call."""
@@ -100,6 +104,8 @@ async def start_executions(
         signal = await s.get(Signal, signal_id)
         if signal is not None:
             signal.status = "executing"
+            if timings:
+                signal.timings = dict(timings)
         s.add_all(rows)
         await s.commit()
     ids = [row.id for row in rows]
@@ -115,12 +121,15 @@ async def finish_execution(
     plan: dict[str, Any] | None,
     result: str | None,
     error: str | None,
+    timings: dict[str, float] | None = None,
 ) -> None:
     async with sessions() as s:
         row = await s.get(Execution, execution_id)
         if row is None:
             return
         row.status, row.result, row.error = status, result, error
+        if timings:
+            row.timings = dict(timings)
         if plan is not None:
             row.plan = plan
         row.finished_at = clock.now()
@@ -138,11 +147,13 @@ class DbCallLog:
         clock: Clock,
         execution_id: int,
         on_order: Callable[[], None] | None = None,
+        on_answer: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.execution_id = execution_id
         self.on_order = on_order  # told when an order request is recorded and about to be sent
+        self.on_answer = on_answer  # told when an order request's answer (any) is recorded
         self._reads: list[BrokerCall] = []
 
     async def started(
@@ -208,6 +219,8 @@ class DbCallLog:
         error: str | None,
         latency_ms: float,
     ) -> None:
+        if self.on_answer is not None:
+            self.on_answer()
         async with self.sessions() as s:
             row = await s.get(BrokerCall, call_id)
             if row is None:

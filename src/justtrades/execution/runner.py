@@ -19,9 +19,10 @@ from justtrades.execution.intake import SignalJob
 from justtrades.execution.lanes import Ticket
 from justtrades.execution.records import DbCallLog, Sessions, finish_execution
 from justtrades.execution.settings import EffectiveSettings
-from justtrades.execution.timing import FanOutTiming
+from justtrades.execution.timing import FanOutTiming, Stages
 from justtrades.instruments import Contract
 from justtrades.logs import bind, get_logger
+from justtrades.metrics import Metrics
 
 log = get_logger("justtrades.runner")
 
@@ -43,12 +44,18 @@ class TraderJob:
 
 class AccountRunner:
     def __init__(
-        self, writes: Sessions, registry: BrokerRegistry, clock: Clock, max_age_secs: float
+        self,
+        writes: Sessions,
+        registry: BrokerRegistry,
+        clock: Clock,
+        max_age_secs: float,
+        metrics: Metrics,
     ) -> None:
         self.writes = writes
         self.registry = registry
         self.clock = clock
         self.max_age_secs = max_age_secs
+        self.metrics = metrics
 
     async def run(
         self,
@@ -60,25 +67,44 @@ class AccountRunner:
     ) -> str:
         """One trader's execution of one signal: its lane turn, the position, the plan, the
         orders; always ends its execution record, whatever happens."""
+        stages = Stages(self.clock, job.received_at)
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
-            if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
-                if ticket is not None:
-                    ticket.release()
-                await self._end(execution_id, "failed", tj.problem or "cannot trade")
-                return "failed"
             try:
-                async with ticket:
-                    return await self._trade(
-                        job, tj, execution_id, tj.settings, tj.contract, timing
-                    )
-            except Exception as e:  # an adapter bug must not take the other traders down
-                log.exception("trader execution crashed")
-                await self._end(execution_id, "failed", f"internal error: {type(e).__name__}: {e}")
-                return "failed"
+                return await self._run(job, tj, ticket, execution_id, timing, stages)
+            finally:
+                stages.observe(self.metrics)
 
-    async def _end(self, execution_id: int, status: str, error: str) -> None:
+    async def _run(
+        self,
+        job: SignalJob,
+        tj: TraderJob,
+        ticket: Ticket | None,
+        execution_id: int,
+        timing: FanOutTiming,
+        stages: Stages,
+    ) -> str:
+        if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
+            if ticket is not None:
+                ticket.release()
+            await self._end(execution_id, "failed", tj.problem or "cannot trade", stages)
+            return "failed"
+        try:
+            async with ticket:
+                stages.mark("lane")
+                return await self._trade(
+                    job, tj, execution_id, tj.settings, tj.contract, timing, stages
+                )
+        except Exception as e:  # an adapter bug must not take the other traders down
+            log.exception("trader execution crashed")
+            error = f"internal error: {type(e).__name__}: {e}"
+            await self._end(execution_id, "failed", error, stages)
+            return "failed"
+
+    async def _end(self, execution_id: int, status: str, error: str, stages: Stages) -> None:
         """An execution that ends without a plan: failed or skipped, with why."""
-        await finish_execution(self.writes, self.clock, execution_id, status, None, None, error)
+        await finish_execution(
+            self.writes, self.clock, execution_id, status, None, None, error, stages.ms
+        )
 
     async def _trade(
         self,
@@ -88,16 +114,29 @@ class AccountRunner:
         eff: EffectiveSettings,
         contract: Contract,
         timing: FanOutTiming,
+        stages: Stages,
     ) -> str:
         age = (self.clock.now() - job.received_at).total_seconds()
         if age > self.max_age_secs:
             await self._end(
-                execution_id, "skipped", f"expired while waiting for its turn ({age:.1f} s)"
+                execution_id,
+                "skipped",
+                f"expired while waiting for its turn ({age:.1f} s)",
+                stages,
             )
             return "skipped"
         broker = self.registry.get(tj.connection)
+
+        def order_sent() -> None:
+            timing.order_sent(tj.trader_id)
+            stages.mark("first_order_sent")
+
         calls = DbCallLog(
-            self.writes, self.clock, execution_id, lambda: timing.order_sent(tj.trader_id)
+            self.writes,
+            self.clock,
+            execution_id,
+            order_sent,
+            lambda: stages.mark("last_order_acknowledged", again=True),
         )
         position: Any = None
 
@@ -130,15 +169,18 @@ class AccountRunner:
                     f"expired: the broker is cooling down for {wait:.0f} s after a rate limit; "
                     f"the signal would be {age + wait:.1f} s old "
                     f"(maximum {self.max_age_secs:g} s)",
+                    stages,
                 )
                 return "skipped"
             log.info("waiting for the broker's rate-limit cooldown", wait_secs=round(wait, 3))
             await self.clock.sleep(wait)
         if error is not None:
             await calls.flush()
-            await self._end(execution_id, "failed", f"could not read the position: {error}")
+            why = f"could not read the position: {error}"
+            await self._end(execution_id, "failed", why, stages)
             return "failed"
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
+        stages.mark("planned")
         plan_json = {
             "symbol": plan.symbol,
             "note": plan.note,
@@ -182,6 +224,7 @@ class AccountRunner:
             plan_json,
             result.summary,
             None if result.ok else result.summary,
+            stages.ms,
         )
         log.info("execution finished", status=status, summary=result.summary)
         return status

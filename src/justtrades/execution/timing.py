@@ -1,8 +1,12 @@
-"""The timing of one signal's fan-out: when each trader sent its first order request.
+"""Timings of a signal, all counted from its receipt with the injected clock (the same that
+stamped the arrival).
 
-Observed as it happens (the first order of the signal -> jt_signal_to_first_order_seconds; once
-every trader is done, first to last trader's first order -> jt_fanout_skew_seconds), with the
-injected clock, the same that stamped the signal's arrival."""
+- `Stages`: the milliseconds since receipt at which a signal (stored, queued) or one of its
+  executions (lane, planned, first_order_sent, last_order_acknowledged) reached each stage:
+  stored with the record's own writes, shown in the signal's detail, and observed once each
+  in jt_stage_seconds{stage} when the signal or execution is done.
+- `FanOutTiming`: when each trader sent its first order request (the signal's first ->
+  jt_signal_to_first_order_seconds; first to last trader's -> jt_fanout_skew_seconds)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,27 @@ from datetime import datetime
 
 from justtrades.clock import Clock
 from justtrades.metrics import Metrics
+
+SIGNAL_STAGES = ("stored", "queued")
+EXECUTION_STAGES = ("lane", "planned", "first_order_sent", "last_order_acknowledged")
+
+
+class Stages:
+    def __init__(self, clock: Clock, received_at: datetime) -> None:
+        self.clock = clock
+        self.received_at = received_at
+        self.ms: dict[str, float] = {}  # "<stage>_ms" -> milliseconds since receipt
+
+    def mark(self, stage: str, *, again: bool = False) -> None:
+        """The stage is reached now (the first time only, unless `again`: the latest)."""
+        key = f"{stage}_ms"
+        if again or key not in self.ms:
+            waited = (self.clock.now() - self.received_at).total_seconds()
+            self.ms[key] = round(max(0.0, waited) * 1000, 3)
+
+    def observe(self, metrics: Metrics) -> None:
+        for key, ms in self.ms.items():
+            metrics.stage.labels(key.removesuffix("_ms")).observe(ms / 1000)
 
 
 class FanOutTiming:

@@ -92,6 +92,7 @@ class Signal(Base, table=True):
     intent: dict[str, Any] | None = _json_field()
     error: str | None = _text_field()
     finished_at: datetime | None = timestamp_field()
+    timings: dict[str, Any] | None = _json_field()  # ms since receipt: stored, queued
 
 
 class Execution(Base, table=True):
@@ -119,6 +120,8 @@ class Execution(Base, table=True):
     error: str | None = _text_field()
     created_at: datetime = created_at_field()
     finished_at: datetime | None = timestamp_field()
+    # ms since the signal's receipt: lane, planned, first_order_sent, last_order_acknowledged
+    timings: dict[str, Any] | None = _json_field()
 
 
 class BrokerCall(Base, table=True):

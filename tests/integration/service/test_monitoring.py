@@ -21,7 +21,7 @@ from tests.helpers import eventually
 from .conftest import Service, start_service
 
 # Every label our metrics and the standard collectors use: none names a tenant.
-ALLOWED_LABELS = {"broker", "endpoint", "outcome", "status", "code", "state", "le"}
+ALLOWED_LABELS = {"broker", "endpoint", "outcome", "status", "code", "state", "stage", "le"}
 ALLOWED_LABELS |= {"implementation", "major", "minor", "patchlevel", "version", "generation"}
 
 
