@@ -6,14 +6,13 @@ which run plans on accounts the same way."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from justtrades.brokers.base import RateLimited
 from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
 from justtrades.clock import Clock
-from justtrades.execution import planner
+from justtrades.execution import client_ids, planner
 from justtrades.execution.executor import TRANSIENT, execute, read_with_retries
 from justtrades.execution.intake import SignalJob
 from justtrades.execution.lanes import Ticket
@@ -190,10 +189,10 @@ class AccountRunner:
             "explanation": plan.describe(),
             "settings": eff.model_dump(mode="json"),
         }
-        salt = secrets.token_hex(2)
+        salt = client_ids.new_salt()
 
         def client_id(seq: int) -> str:
-            return f"jt{job.signal_id}-{tj.trader_id}-{seq}-{salt}"
+            return client_ids.encode(job.signal_id, tj.trader_id, seq, salt)
 
         async def confirm_flat() -> int:
             """The position after a flatten, read at widening intervals until flat (about 3 s
