@@ -91,9 +91,13 @@ async def recorded(
     call: Callable[[], Awaitable[dict[str, Any]]],
     *,
     read: bool = False,
+    settle: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
 ) -> tuple[dict[str, Any] | None, BrokerError | None]:
     """Record, call, record: the one way any broker call of an execution is made. A `read`
-    (it changes nothing at the broker) is recorded once, after it is done."""
+    (it changes nothing at the broker) is recorded once, after it is done. When an
+    order-changing call's outcome is unknown (a timeout, a 5xx), `settle` looks at what the
+    broker shows: an answer means the order is there, and the call is recorded `ok` with it
+    (and how it was found); None leaves it `unknown`. Never a second send."""
     if read:
         started = time.perf_counter()
         try:
@@ -111,12 +115,70 @@ async def recorded(
     try:
         response = await call()
     except BrokerError as e:
+        error = f"{type(e).__name__}: {e}"
+        if isinstance(e, UnknownOutcome) and settle is not None:
+            found = await settle()
+            latency = (time.perf_counter() - started) * 1000
+            if found is not None:
+                await log.finished(call_id, "ok", found, f"settled after {error}", latency)
+                return found, None
+            await log.finished(call_id, "unknown", None, f"{error}; not found", latency)
+            return None, e
         latency = (time.perf_counter() - started) * 1000
-        await log.finished(call_id, outcome_of(e), None, f"{type(e).__name__}: {e}", latency)
+        await log.finished(call_id, outcome_of(e), None, error, latency)
         return None, e
     latency = (time.perf_counter() - started) * 1000
     await log.finished(call_id, "ok", response, None, latency)
     return response, None
+
+
+# Waits before each look-up of an order whose outcome is unknown (about 3.5 s in all).
+SETTLE_DELAYS_SECS = (0.5, 1.0, 2.0)
+
+
+def order_settler(
+    broker: Broker,
+    account_id: str,
+    client_order_id: str,
+    sleep: Callable[[float], Awaitable[None]],
+    delays: tuple[float, ...] = SETTLE_DELAYS_SECS,
+) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """Looks the order up by its client order id, after each delay (a broker may show an
+    order a moment after it took it); a failed look-up is tried again at the next one."""
+
+    async def settle() -> dict[str, Any] | None:
+        for delay in delays:
+            await sleep(delay)
+            try:
+                report = await broker.find_order(account_id, client_order_id)
+            except BrokerError:
+                continue
+            if report is not None:
+                return {
+                    "order_id": report.order_id,
+                    "status": report.status,
+                    "found_by": "client order id",
+                }
+        return None
+
+    return settle
+
+
+def flat_settler(
+    confirm_flat: Callable[[], Awaitable[int]] | None,
+) -> Callable[[], Awaitable[dict[str, Any] | None]] | None:
+    """A flatten carries no client order id: its outcome is what the position shows."""
+    if confirm_flat is None:
+        return None
+
+    async def settle() -> dict[str, Any] | None:
+        try:
+            net = await confirm_flat()
+        except BrokerError:
+            return None
+        return {"net_pos": 0, "found_by": "position"} if net == 0 else None
+
+    return settle
 
 
 # Waits after the first, second and third failed attempt of an idempotent read.
@@ -158,12 +220,17 @@ async def execute(
     reference_price: Decimal | None,
     first_seq: int = 1,
     confirm_flat: Callable[[], Awaitable[int]] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> ExecutionResult:
     """Run the plan's steps in order; stop at the first failure. With `confirm_flat` (it
     returns the broker's position once flat, or after waiting long enough), an entry that
     follows a flatten is only sent once the broker shows the position closed: a liquidation
     acknowledged but not done must never leave the old position and the new one together."""
     result = ExecutionResult(ok=True, summary=plan.note or "nothing to do")
+
+    def settler(cid: str) -> Callable[[], Awaitable[dict[str, Any] | None]] | None:
+        return None if sleep is None else order_settler(broker, account_id, cid, sleep)
+
     seq = first_seq - 1
     for i, step in enumerate(plan.steps):
         seq += 1
@@ -174,7 +241,13 @@ async def execute(
                 return {"order_id": ack.order_id}
 
             _, error = await recorded(
-                log, seq, "flatten", None, {"symbol": plan.symbol, "reason": step.reason}, flatten
+                log,
+                seq,
+                "flatten",
+                None,
+                {"symbol": plan.symbol, "reason": step.reason},
+                flatten,
+                settle=flat_settler(confirm_flat),
             )
             entry_follows = any(isinstance(s, Enter) for s in plan.steps[i + 1 :])
             if error is None and entry_follows and confirm_flat is not None:
@@ -219,7 +292,9 @@ async def execute(
                         "exit_order_ids": list(ack.exit_order_ids),
                     }
 
-                _, error = await recorded(log, seq, "place_bracket", cid, request, place_bracket)
+                _, error = await recorded(
+                    log, seq, "place_bracket", cid, request, place_bracket, settle=settler(cid)
+                )
             else:
                 order = OrderRequest(account_id, plan.symbol, step.side, step.qty, cid)
 
@@ -227,7 +302,9 @@ async def execute(
                     ack = await broker.place_order(req)
                     return {"order_id": ack.order_id}
 
-                _, error = await recorded(log, seq, "place_order", cid, request, place_order)
+                _, error = await recorded(
+                    log, seq, "place_order", cid, request, place_order, settle=settler(cid)
+                )
         if error is not None:
             outcome = outcome_of(error)
             result.steps.append(StepResult(False, outcome, str(error)))

@@ -211,7 +211,15 @@ class AccountRunner:
             return net
 
         result = await execute(
-            plan, broker, tj.broker_account_id, calls, client_id, None, next_seq, confirm_flat
+            plan,
+            broker,
+            tj.broker_account_id,
+            calls,
+            client_id,
+            None,
+            next_seq,
+            confirm_flat,
+            self.clock.sleep,
         )
         await calls.flush()  # the position read, when no order followed it
         status = "done" if result.ok else "failed"

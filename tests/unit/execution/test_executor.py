@@ -13,8 +13,11 @@ from justtrades.brokers.base import (
     BrokerUnavailable,
     FlattenAck,
     OrderRejected,
+    OrderReport,
+    OrderType,
     Position,
     Side,
+    UnknownOutcome,
 )
 from justtrades.clock import FakeClock
 from justtrades.execution.executor import execute, read_with_retries
@@ -150,3 +153,77 @@ async def test_a_definitive_failure_is_not_retried() -> None:
     read = FlakyReads(10, AuthFailed("bad password"))
     _, error, _ = await read_with_retries(log, 1, "get_position", {}, read, clock.sleep)
     assert isinstance(error, AuthFailed) and read.calls == 1 and clock.sleeps == []
+
+
+class UnsureBroker(FakeBroker):
+    """Takes the bracket (or the flatten) but its answer is lost; shows the order after
+    `visible_after` look-ups (never, if None)."""
+
+    def __init__(self, visible_after: int | None, lost: str = "place_bracket") -> None:
+        super().__init__()
+        self.visible_after, self.lost, self.lookups = visible_after, lost, 0
+
+    async def place_bracket(self, request: BracketRequest) -> BracketAck:
+        ack = await super().place_bracket(request)
+        if self.lost == "place_bracket":
+            raise UnknownOutcome("POST /order/placeoso: HTTP 500", request.client_order_id)
+        return ack
+
+    async def flatten(self, account_id: str, symbol: str) -> FlattenAck:
+        await super().flatten(account_id, symbol)
+        if self.lost == "flatten":
+            raise UnknownOutcome("POST /order/liquidateposition: no answer (ReadTimeout)")
+        return FlattenAck("9")
+
+    async def find_order(self, account_id: str, client_order_id: str) -> OrderReport | None:
+        self.lookups += 1
+        if self.visible_after is None or self.lookups < self.visible_after:
+            return None
+        return OrderReport(
+            "77",
+            account_id,
+            "MNQZ6",
+            Side.SELL,
+            1,
+            OrderType.MARKET,
+            "Filled",
+            client_order_id=client_order_id,
+        )
+
+
+async def run_unsure(broker: UnsureBroker, clock: FakeClock, log: ListLog) -> Any:
+    async def confirm_flat() -> int:
+        return (await broker.get_position("1", "MNQZ6")).net_pos
+
+    return await execute(  # type: ignore[arg-type]
+        REVERSE, broker, "1", log, lambda seq: f"c{seq}", None, 1, confirm_flat, clock.sleep
+    )
+
+
+async def test_an_unknown_bracket_is_looked_up_and_recorded_as_the_broker_shows_it() -> None:
+    clock, log = FakeClock(), ListLog()
+    broker = UnsureBroker(visible_after=2)
+    result = await run_unsure(broker, clock, log)
+    assert result.ok, result.summary
+    assert broker.sent == ["flatten", "bracket Sell 1"]  # never sent twice
+    assert log.calls[-1] == ("place_bracket", "ok") and broker.lookups == 2
+    assert clock.sleeps == [0.5, 1.0]
+
+
+async def test_an_unknown_bracket_not_found_stays_unknown_and_is_never_resent() -> None:
+    clock, log = FakeClock(), ListLog()
+    broker = UnsureBroker(visible_after=None)
+    result = await run_unsure(broker, clock, log)
+    assert not result.ok and "unknown" in result.summary
+    assert broker.sent == ["flatten", "bracket Sell 1"]
+    assert log.calls[-1] == ("place_bracket", "unknown") and broker.lookups == 3
+    assert clock.sleeps == [0.5, 1.0, 2.0]  # bounded
+
+
+async def test_an_unknown_flatten_is_settled_by_the_position() -> None:
+    clock, log = FakeClock(), ListLog()
+    broker = UnsureBroker(visible_after=None, lost="flatten")
+    result = await run_unsure(broker, clock, log)
+    assert result.ok, result.summary
+    assert log.calls[0] == ("flatten", "ok")  # the position is flat: the flatten happened
+    assert broker.sent == ["flatten", "bracket Sell 1"]
