@@ -19,6 +19,7 @@ from justtrades.brokers.base import (
     Broker,
     BrokerError,
     BrokerUnavailable,
+    OrderRejected,
     OrderRequest,
     UnknownOutcome,
     outcome_of,
@@ -119,6 +120,10 @@ async def recorded(
         if isinstance(e, UnknownOutcome) and settle is not None:
             found = await settle()
             latency = (time.perf_counter() - started) * 1000
+            if found is not None and found.get("status") in NOT_LIVE:
+                shown = f"settled after {error}: the broker shows it {found['status']}"
+                await log.finished(call_id, "rejected", found, shown, latency)
+                return None, OrderRejected(str(found["status"]), shown)
             if found is not None:
                 await log.finished(call_id, "ok", found, f"settled after {error}", latency)
                 return found, None
@@ -132,6 +137,8 @@ async def recorded(
     return response, None
 
 
+# An order found in one of these states was not placed: the step failed, definitively.
+NOT_LIVE = frozenset({"Rejected", "Canceled", "Cancelled", "Expired"})
 # Waits before each look-up of an order whose outcome is unknown (about 3.5 s in all).
 SETTLE_DELAYS_SECS = (0.5, 1.0, 2.0)
 

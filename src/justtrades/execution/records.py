@@ -153,7 +153,7 @@ class DbCallLog:
         self.clock = clock
         self.execution_id = execution_id
         self.on_order = on_order  # told when an order request is recorded and about to be sent
-        self.on_answer = on_answer  # told when an order request's answer (any) is recorded
+        self.on_answer = on_answer  # told when an order request's acknowledgement is recorded
         self._reads: list[BrokerCall] = []
 
     async def started(
@@ -219,7 +219,7 @@ class DbCallLog:
         error: str | None,
         latency_ms: float,
     ) -> None:
-        if self.on_answer is not None:
+        if self.on_answer is not None and outcome == "ok":
             self.on_answer()
         async with self.sessions() as s:
             row = await s.get(BrokerCall, call_id)

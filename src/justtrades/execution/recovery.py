@@ -51,7 +51,7 @@ async def recover_signals(
                 await s.execute(
                     select(Signal)
                     .where(Signal.status.in_(["accepted", "executing"]))  # type: ignore[attr-defined]
-                    .order_by(Signal.id)  # type: ignore[arg-type]
+                    .order_by(col(Signal.received_at), col(Signal.id))  # arrival order
                 )
             )
             .scalars()

@@ -178,6 +178,12 @@ class AccountRunner:
             why = f"could not read the position: {error}"
             await self._end(execution_id, "failed", why, stages)
             return "failed"
+        age = (self.clock.now() - job.received_at).total_seconds()
+        if age > self.max_age_secs:  # the reads (retries, a cooldown) took it past its age
+            await calls.flush()
+            why = f"expired while reading the position ({age:.1f} s old)"
+            await self._end(execution_id, "skipped", why, stages)
+            return "skipped"
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
         stages.mark("planned")
         plan_json = {

@@ -142,9 +142,12 @@ async def test_a_signal_that_grows_stale_while_waiting_for_its_lane_expires(
     [execution] = done["executions"]
     assert execution["status"] == "skipped" and "expired" in execution["error"]
     assert execution["broker_calls"] == []
-    assert (await eventually(lambda: service.finished(first["signal_id"]), timeout_secs=10))[
-        "status"
-    ] == "done"
+    # the first read its position while the clock moved 40 s: too old to trade by then
+    held = await eventually(lambda: service.finished(first["signal_id"]), timeout_secs=10)
+    assert held["status"] == "expired"
+    [late] = held["executions"]
+    assert late["status"] == "skipped" and "reading the position" in late["error"]
+    assert all(c["endpoint"] == "get_position" for c in late["broker_calls"])  # no order
 
 
 def test_the_drain_timeout_setting_reaches_the_supervisor(tmp_path: object) -> None:

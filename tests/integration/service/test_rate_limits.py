@@ -25,10 +25,16 @@ class HeldClock(FakeClock):
         self.held: list[float] = []
 
     async def sleep(self, secs: float) -> None:
-        if secs >= LONG_WAIT_SECS:
-            self.held.append(secs)
-            await self.release.wait()
-        await super().sleep(secs)
+        if secs < LONG_WAIT_SECS:
+            await super().sleep(secs)
+            return
+        wake = self.monotonic() + secs
+        self.held.append(secs)
+        await self.release.wait()
+        self.sleeps.append(secs)
+        if self.monotonic() < wake:  # sleepers released together wake at their own time
+            self.advance(wake - self.monotonic())
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -58,6 +64,7 @@ async def test_a_young_signal_waits_for_the_cooldown_then_trades(
     clock.release.set()
     done = await eventually(lambda: service.finished(signal_id))
     assert done["status"] == "done", done
+    assert done["timings"]["first_order_sent_ms"] <= 30_000  # traded within its maximum age
     for execution in done["executions"]:
         outcomes = [c["outcome"] for c in execution["broker_calls"]]
         assert outcomes[0] == "failed" and outcomes[-1] == "ok"  # the refused read, recorded

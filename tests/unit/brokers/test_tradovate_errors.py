@@ -259,6 +259,26 @@ async def test_429s_of_requests_in_flight_together_do_not_stack(
     assert again.value.retry_after_secs == 30 and route.call_count == 3
 
 
+async def test_a_success_answered_to_a_request_from_before_the_cooldown_keeps_the_backoff(
+    broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    answers = iter([httpx.Response(429), httpx.Response(200, json=[]), httpx.Response(429)])
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        return next(answers)
+
+    mock.get("/position/deps").mock(side_effect=answer)
+    results = await asyncio.gather(
+        broker.get_positions("11"), broker.get_positions("12"), return_exceptions=True
+    )
+    assert isinstance(results[0], RateLimited) and results[1] == []
+    clock.advance(15)
+    with pytest.raises(RateLimited) as again:
+        await broker.get_positions("11")
+    assert again.value.retry_after_secs == 30  # the in-flight success did not reset it
+
+
 async def test_401_on_expiry_logs_in_again_and_resends_once(
     broker: TradovateBroker, mock: respx.MockRouter, clock: FakeClock
 ) -> None:

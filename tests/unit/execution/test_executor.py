@@ -159,9 +159,12 @@ class UnsureBroker(FakeBroker):
     """Takes the bracket (or the flatten) but its answer is lost; shows the order after
     `visible_after` look-ups (never, if None)."""
 
-    def __init__(self, visible_after: int | None, lost: str = "place_bracket") -> None:
+    def __init__(
+        self, visible_after: int | None, lost: str = "place_bracket", status: str = "Filled"
+    ) -> None:
         super().__init__()
         self.visible_after, self.lost, self.lookups = visible_after, lost, 0
+        self.status = status
 
     async def place_bracket(self, request: BracketRequest) -> BracketAck:
         ack = await super().place_bracket(request)
@@ -186,7 +189,7 @@ class UnsureBroker(FakeBroker):
             Side.SELL,
             1,
             OrderType.MARKET,
-            "Filled",
+            self.status,
             client_order_id=client_order_id,
         )
 
@@ -226,4 +229,13 @@ async def test_an_unknown_flatten_is_settled_by_the_position() -> None:
     result = await run_unsure(broker, clock, log)
     assert result.ok, result.summary
     assert log.calls[0] == ("flatten", "ok")  # the position is flat: the flatten happened
+    assert broker.sent == ["flatten", "bracket Sell 1"]
+
+
+async def test_an_unknown_bracket_found_rejected_is_a_rejection_not_a_success() -> None:
+    clock, log = FakeClock(), ListLog()
+    broker = UnsureBroker(visible_after=1, status="Rejected")
+    result = await run_unsure(broker, clock, log)
+    assert not result.ok and "rejected" in result.summary
+    assert log.calls[-1] == ("place_bracket", "rejected")
     assert broker.sent == ["flatten", "bracket Sell 1"]

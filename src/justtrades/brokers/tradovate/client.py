@@ -272,8 +272,10 @@ class TradovateClient:
             wait = 0.0
         if math.isfinite(wait) and wait > 0:
             wait = min(max(wait, 1.0), 3600.0)
-        elif sent_at < self._cooldown_until:  # in flight when the cooldown began
-            return max(0.0, self._cooldown_until - now) or self._backoff_secs
+        elif sent_at < self._cooldown_until:  # in flight when the cooldown began: no stacking
+            if now < self._cooldown_until:
+                return self._cooldown_until - now
+            wait = self._backoff_secs or 15.0  # it outlived the cooldown: again, not doubled
         else:
             self._backoff_secs = min(max(self._backoff_secs * 2, 15.0), 3600.0)
             wait = self._backoff_secs
@@ -322,7 +324,8 @@ class TradovateClient:
             raise AuthExpired(f"{what}: HTTP {status} {_text(response)}")
         if status >= 400:
             raise BrokerError(f"{what}: HTTP {status} {_text(response)}")
-        self._backoff_secs = 0.0
+        if sent_at >= self._cooldown_until:  # not an answer to a request from before it
+            self._backoff_secs = 0.0
         try:
             return response.json()
         except ValueError:
