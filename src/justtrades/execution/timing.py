@@ -15,7 +15,6 @@ from datetime import datetime
 from justtrades.clock import Clock
 from justtrades.metrics import Metrics
 
-SIGNAL_STAGES = ("stored", "queued")
 EXECUTION_STAGES = ("lane", "planned", "first_order_sent", "last_order_acknowledged")
 
 

@@ -47,18 +47,25 @@ async def faults(sim: SimServer, **settings: float) -> None:
         await control.post("/_sim/faults", json=settings)
 
 
+async def fire_into_a_cooldown(service: Service, sim: SimServer, clock: HeldClock) -> int:
+    """Every request refused with 429: fire a buy, wait until each of the three traders is
+    waiting out its connection's cooldown; the signal's id."""
+    await faults(sim, http_429_rate=1.0)
+    r = await service.fire({"action": "buy", "ticker": "MNQ1!"})
+
+    async def waiting() -> bool:
+        return len(clock.held) == 3
+
+    await eventually(waiting)
+    signal_id: int = r.json()["signal_id"]
+    return signal_id
+
+
 async def test_a_young_signal_waits_for_the_cooldown_then_trades(
     service: Service, sim: SimServer, clock: HeldClock
 ) -> None:
-    await faults(sim, http_429_rate=1.0)
-    r = await service.fire({"action": "buy", "ticker": "MNQ1!"})
-    signal_id = r.json()["signal_id"]
-
-    async def waiting() -> bool:
-        return len(clock.held) == 3  # each account's connection cools down 15 s
-
-    await eventually(waiting)
-    assert clock.held == [15, 15, 15]
+    signal_id = await fire_into_a_cooldown(service, sim, clock)
+    assert clock.held == [15, 15, 15]  # each trader waits out the connection's 15 s
     assert (await service.signal(signal_id))["status"] == "executing"  # not failed
     await faults(sim)  # the broker takes requests again
     clock.release.set()
@@ -73,14 +80,7 @@ async def test_a_young_signal_waits_for_the_cooldown_then_trades(
 async def test_a_signal_that_would_be_too_old_after_the_cooldown_expires_with_why(
     service: Service, sim: SimServer, clock: HeldClock
 ) -> None:
-    await faults(sim, http_429_rate=1.0)
-    r = await service.fire({"action": "buy", "ticker": "MNQ1!"})
-    signal_id = r.json()["signal_id"]
-
-    async def waiting() -> bool:
-        return len(clock.held) == 3
-
-    await eventually(waiting)
+    signal_id = await fire_into_a_cooldown(service, sim, clock)
     clock.advance(20)  # while it waits, the signal ages: 20 s + another 30 s would be too old
     clock.release.set()
     done = await eventually(lambda: service.finished(signal_id))
