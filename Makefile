@@ -53,6 +53,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.sim_bench
 	$(BIN)/python -m bench.service_bench
+	$(BIN)/python -m bench.engine_bench
 	$(BIN)/python -m bench.ops_bench
 
 clean:

@@ -58,12 +58,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
     registry = BrokerRegistry(box, clock, HttpPool(timeout), observe)
     engine = Engine(
+        db,
         sessions,
         registry,
         clock,
         dedup_window_secs=settings.dedup_window_secs,
         max_signal_age_secs=settings.max_signal_age_secs,
-        serialize_writes=db.dialect.name == "sqlite",
         tasks=tasks,
         metrics=metrics,
     )

@@ -54,6 +54,7 @@ async def seed(svc: Services, sim_api_url: str) -> tuple[User, str, Strategy]:
         strategy = await _strategy(s, svc, user)
         await _traders(s, svc, user, strategy, accounts)
         await s.commit()
+        svc.engine.traders.invalidate()
         return user, key, strategy
 
 

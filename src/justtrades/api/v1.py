@@ -160,6 +160,7 @@ async def create_connection(body: ConnectionIn, user: CurrentUser, s: Session, s
     except AdminError as e:
         raise HTTPException(422, str(e)) from None
     await s.commit()
+    svc.engine.traders.invalidate()  # new accounts
     return _connection_out(conn, accounts)
 
 
@@ -280,6 +281,7 @@ async def delete_strategy(strategy_id: Id, user: CurrentUser, s: Session, svc: S
     await s.delete(row)
     await s.commit()
     svc.engine.cache.drop(strategy_id)
+    svc.engine.traders.invalidate(strategy_id)
     return Response(status_code=204)
 
 
@@ -327,6 +329,7 @@ async def create_trader(body: TraderIn, user: CurrentUser, s: Session, svc: Svc)
     )
     s.add(row)
     await s.commit()  # committed before the answer: a 201 means it is stored
+    svc.engine.traders.invalidate(body.strategy_id)
     return _trader_out(row)
 
 
@@ -359,13 +362,17 @@ async def update_trader(
         row.settings = _stored(body.settings)
     row.updated_at = svc.clock.now()
     await s.commit()
+    svc.engine.traders.invalidate(row.strategy_id)
     return _trader_out(row)
 
 
 @router.delete("/traders/{trader_id}", status_code=204)
-async def delete_trader(trader_id: Id, user: CurrentUser, s: Session) -> Response:
-    await s.delete(await owned(s, TraderRow, trader_id, user, "trader"))
+async def delete_trader(trader_id: Id, user: CurrentUser, s: Session, svc: Svc) -> Response:
+    row = await owned(s, TraderRow, trader_id, user, "trader")
+    strategy_id = row.strategy_id
+    await s.delete(row)
     await s.commit()
+    svc.engine.traders.invalidate(strategy_id)
     return Response(status_code=204)
 
 

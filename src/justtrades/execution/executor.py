@@ -21,6 +21,7 @@ from justtrades.brokers.base import (
     BrokerUnavailable,
     OrderRejected,
     OrderRequest,
+    RateLimited,
     UnknownOutcome,
     outcome_of,
 )
@@ -228,18 +229,27 @@ async def execute(
     first_seq: int = 1,
     confirm_flat: Callable[[], Awaitable[int]] | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    on_rate_limit: Callable[[RateLimited], Awaitable[bool]] | None = None,
 ) -> ExecutionResult:
     """Run the plan's steps in order; stop at the first failure. With `confirm_flat` (it
     returns the broker's position once flat, or after waiting long enough), an entry that
     follows a flatten is only sent once the broker shows the position closed: a liquidation
-    acknowledged but not done must never leave the old position and the new one together."""
+    acknowledged but not done must never leave the old position and the new one together.
+
+    A step refused for a rate limit was not carried out (the broker refuses a request with 429
+    unprocessed, and a cooling-down client does not send it): with `on_rate_limit` (it waits
+    out the cooldown and answers True, or answers False when the signal would be too old), the
+    same step is sent again under the next step number."""
     result = ExecutionResult(ok=True, summary=plan.note or "nothing to do")
 
     def settler(cid: str) -> Callable[[], Awaitable[dict[str, Any] | None]] | None:
         return None if sleep is None else order_settler(broker, account_id, cid, sleep)
 
     seq = first_seq - 1
-    for i, step in enumerate(plan.steps):
+    steps = len(plan.steps)
+    i = 0
+    while i < len(plan.steps):
+        step = plan.steps[i]
         seq += 1
         if isinstance(step, Flatten):
 
@@ -252,7 +262,7 @@ async def execute(
                 seq,
                 "flatten",
                 None,
-                {"symbol": plan.symbol, "reason": step.reason},
+                {"symbol": plan.symbol, "reason": step.reason, "step": f"{i + 1}/{steps}"},
                 flatten,
                 settle=flat_settler(confirm_flat),
             )
@@ -270,6 +280,7 @@ async def execute(
                 "symbol": plan.symbol,
                 "side": step.side.value,
                 "qty": step.qty,
+                "step": f"{i + 1}/{steps}",  # which of the plan's steps (read at a restart)
             }
             if step.legs:
                 request["legs"] = [
@@ -312,6 +323,8 @@ async def execute(
                 _, error = await recorded(
                     log, seq, "place_order", cid, request, place_order, settle=settler(cid)
                 )
+        if isinstance(error, RateLimited) and on_rate_limit and await on_rate_limit(error):
+            continue  # the same step again, recorded under the next step number
         if error is not None:
             outcome = outcome_of(error)
             result.steps.append(StepResult(False, outcome, str(error)))
@@ -319,6 +332,7 @@ async def execute(
             result.summary = f"step {i + 1} ({step.describe()}) {outcome}: {error}"
             return result
         result.steps.append(StepResult(True, "ok", step.describe()))
+        i += 1
     if plan.steps:
         result.summary = f"{plan.note}: " + "; ".join(s.detail for s in result.steps)
     return result

@@ -106,6 +106,9 @@ class SignalJob:
     intent: SignalIntent
     extra: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)  # ms since receipt: stored
+    # Recovered after a restart: traders that had already sent orders for it (not re-run).
+    skip_traders: frozenset[int] = frozenset()
+    prior: tuple[str, ...] = ()  # the statuses those traders' executions ended with
 
 
 class SignalQueue:

@@ -3,20 +3,56 @@ before the first new signal is dispatched."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from justtrades.clock import Clock
 from justtrades.execution.intake import SignalJob, SignalQueue
+from justtrades.execution.settle import READ_ENDPOINTS
 from justtrades.execution.signal import SignalIntent
 from justtrades.logs import get_logger
 from justtrades.models import BrokerCall, Execution, Signal
 
 log = get_logger("justtrades.recovery")
 
-# Broker calls that change nothing at the broker: an execution with only these can be re-run.
-READ_ENDPOINTS = ("get_position", "get_positions", "list_orders", "find_order", "list_fills")
+
+def _steps(e: Execution, requests: list[dict[str, Any] | None]) -> int | None:
+    """How many steps the execution's plan had: each order call says "step": "k/n"."""
+    if e.plan and isinstance(e.plan.get("steps"), list):
+        return len(e.plan["steps"])
+    for request in requests:
+        step = str((request or {}).get("step", ""))
+        if "/" in step and step.split("/")[1].isdigit():
+            return int(step.split("/")[1])
+    return None
+
+
+def _resolved(
+    e: Execution, calls: list[tuple[str, str]], requests: list[dict[str, Any] | None], now: datetime
+) -> None:
+    """A kept execution that was running: what its settled calls say it did."""
+    steps = _steps(e, requests)
+    e.finished_at = now
+    open_calls = [n for n, (_, outcome) in enumerate(calls, 1) if outcome in ("sent", "unknown")]
+    done = sum(1 for _, outcome in calls if outcome == "ok")
+    if open_calls:
+        e.status = "failed"
+        e.error = (
+            "interrupted by a restart: the outcome of an order is unknown at the broker; "
+            "reconcile its calls by client order id"
+        )
+    elif steps is not None and done >= steps and calls[-1][1] == "ok":
+        e.status, e.result = "done", f"{done} step(s) carried out before a restart (settled)"
+    else:
+        e.status = "failed"
+        e.error = (
+            f"interrupted by a restart after {done} of {steps if steps is not None else '?'} "
+            "step(s); the rest was not sent (never re-run: the broker holds its orders)"
+        )
 
 
 async def recover_signals(
@@ -26,26 +62,34 @@ async def recover_signals(
     max_age_secs: float,
 ) -> list[str]:
     """Accepted but not executed before a restart: executed if still fresh, else expired.
-    A signal that was executing when the process stopped is run again (or expired) when
-    none of its executions had sent an order-changing call: only reads happened, so
-    nothing can be doubled; those executions are dropped and the traders start afresh.
-    One that had sent an order is never re-run: it is marked interrupted, for
-    reconciliation by client order id. Returns the statuses it ended signals with (for the
-    signal counters); the fresh ones are put on `queue`."""
+    A signal that was executing is resumed trader by trader (after settle.py looked up its
+    open calls at the broker): a trader whose execution has no order at the broker (only reads
+    happened, or its orders were found never placed) is run again; one whose execution has or
+    may have an order at the broker is never re-run, its execution kept and ended with what
+    the broker shows. Returns the statuses it ended signals with (for the signal counters);
+    the fresh ones are put on `queue`."""
     now = clock.now()
     ended: list[str] = []
     async with sessions() as s:
-        ordered = set(
-            (
-                await s.execute(
-                    select(Execution.signal_id)
-                    .join(BrokerCall, col(BrokerCall.execution_id) == col(Execution.id))
-                    .join(Signal, col(Signal.id) == col(Execution.signal_id))
-                    .where(col(Signal.status) == "executing")
-                    .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+        calls: dict[int, list[tuple[str, str]]] = {}  # execution -> its order calls, in order
+        requests: dict[int, list[dict[str, Any] | None]] = {}
+        for execution_id, endpoint, outcome, request in (
+            await s.execute(
+                select(
+                    BrokerCall.execution_id,
+                    BrokerCall.endpoint,
+                    BrokerCall.outcome,
+                    BrokerCall.request,
                 )
-            ).scalars()
-        )
+                .join(Execution, col(BrokerCall.execution_id) == col(Execution.id))
+                .join(Signal, col(Signal.id) == col(Execution.signal_id))
+                .where(col(Signal.status) == "executing")
+                .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+                .order_by(col(BrokerCall.execution_id), col(BrokerCall.seq))
+            )
+        ).all():
+            calls.setdefault(execution_id, []).append((endpoint, outcome))
+            requests.setdefault(execution_id, []).append(request)
         rows = (
             (
                 await s.execute(
@@ -58,37 +102,56 @@ async def recover_signals(
             .all()
         )
         for row in rows:
+            assert row.id is not None
             age = (now - row.received_at).total_seconds()
-            if row.status == "executing" and row.id not in ordered:
-                # no order left the service for it: as if it had never started
-                await s.execute(delete(Execution).where(col(Execution.signal_id) == row.id))
-                row.status = "accepted"
-                row.status_reason = "executing when the service stopped, before any order"
+            kept: list[Execution] = []
             if row.status == "executing":
-                row.status, row.finished_at = "interrupted", now
-                row.status_reason = "the service stopped while executing; reconcile"
-                ended.append(row.status)
-                await s.execute(
-                    update(Execution)
-                    .where(col(Execution.signal_id) == row.id)
-                    .where(col(Execution.status) == "running")
-                    .values(
-                        status="failed",
-                        finished_at=now,
-                        error="interrupted by a restart: reconcile its calls by client order id",
-                    )
+                executions = (
+                    (await s.execute(select(Execution).where(Execution.signal_id == row.id)))
+                    .scalars()
+                    .all()
                 )
-            elif age > max_age_secs or row.intent is None:
-                row.status, row.finished_at = "expired", now
+                reads_only: list[int] = []
+                for e in executions:
+                    assert e.id is not None
+                    own = calls.get(e.id, [])
+                    if e.status != "running":
+                        kept.append(e)  # it had ended: never re-run
+                    elif any(o in ("sent", "unknown", "ok") for _, o in own):
+                        _resolved(e, own, requests.get(e.id, []), now)
+                        kept.append(e)
+                    elif own:  # its orders never reached the broker: the trader runs again
+                        e.status, e.finished_at = "skipped", now
+                        e.error = "cut off by a restart; its orders never reached the broker"
+                    else:
+                        reads_only.append(e.id)
+                if reads_only:  # only reads happened for these traders: as if never started
+                    await s.execute(delete(Execution).where(col(Execution.id).in_(reads_only)))
+                row.status = "accepted"
+                row.status_reason = (
+                    f"executing when the service stopped; {len(kept)} trader(s) had finished "
+                    "or placed orders (kept, never re-sent), the others run again"
+                )
+            if age > max_age_secs or row.intent is None:
+                row.status, row.finished_at = ("interrupted" if kept else "expired"), now
                 row.status_reason = (
                     f"not executed before a restart; {age:.1f} s old, "
                     f"older than the maximum of {max_age_secs:g} s"
+                    + (f"; {len(kept)} trader(s) had placed orders: reconcile" if kept else "")
                 )
                 ended.append(row.status)
-            else:
-                assert row.id is not None
-                intent = SignalIntent.model_validate(row.intent)
-                queue.put(SignalJob(row.id, row.strategy_id, row.received_at, intent))
-                log.info("signal recovered", signal_id=row.id, age_secs=round(age, 3))
+                continue
+            intent = SignalIntent.model_validate(row.intent)
+            queue.put(
+                SignalJob(
+                    row.id,
+                    row.strategy_id,
+                    row.received_at,
+                    intent,
+                    skip_traders=frozenset(e.trader_id for e in kept if e.trader_id is not None),
+                    prior=tuple(e.status for e in kept),
+                )
+            )
+            log.info("signal recovered", signal_id=row.id, age_secs=round(age, 3), kept=len(kept))
         await s.commit()
     return ended

@@ -6,22 +6,25 @@ which run plans on accounts the same way."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from justtrades.brokers.base import RateLimited
+from justtrades.brokers.base import BrokerError, RateLimited
 from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
 from justtrades.clock import Clock
 from justtrades.execution import client_ids, planner
 from justtrades.execution.executor import TRANSIENT, execute, read_with_retries
 from justtrades.execution.intake import SignalJob
 from justtrades.execution.lanes import Ticket
-from justtrades.execution.records import DbCallLog, Sessions, finish_execution
+from justtrades.execution.records import StoreCallLog
 from justtrades.execution.settings import EffectiveSettings
-from justtrades.execution.timing import FanOutTiming, Stages
+from justtrades.execution.store import SignalStore
+from justtrades.execution.timing import FanOutTiming, Stages, past_age
 from justtrades.instruments import Contract
 from justtrades.logs import bind, get_logger
 from justtrades.metrics import Metrics
+from justtrades.models import Execution
 
 log = get_logger("justtrades.runner")
 
@@ -41,99 +44,145 @@ class TraderJob:
     broker_key: tuple[str, ...] = ()  # the broker account itself, whatever row names it
 
 
+@dataclass
+class Outcome:
+    status: str  # done | failed | skipped
+    error: str | None = None
+    plan: dict[str, Any] | None = None
+    result: str | None = None
+
+
 class AccountRunner:
     def __init__(
         self,
-        writes: Sessions,
+        store: SignalStore,
         registry: BrokerRegistry,
         clock: Clock,
         max_age_secs: float,
         metrics: Metrics,
     ) -> None:
-        self.writes = writes
+        self.store = store
         self.registry = registry
         self.clock = clock
         self.max_age_secs = max_age_secs
         self.metrics = metrics
 
     async def run(
-        self,
-        job: SignalJob,
-        tj: TraderJob,
-        ticket: Ticket | None,
-        execution_id: int,
-        timing: FanOutTiming,
+        self, job: SignalJob, tj: TraderJob, ticket: Ticket | None, timing: FanOutTiming
     ) -> str:
         """One trader's execution of one signal: its lane turn, the position, the plan, the
-        orders; always ends its execution record, whatever happens."""
+        orders; always leaves its execution record ended, whatever happens."""
         stages = Stages(self.clock, job.received_at)
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
             try:
-                return await self._run(job, tj, ticket, execution_id, timing, stages)
+                return await self._run(job, tj, ticket, timing, stages)
             finally:
                 stages.observe(self.metrics)
+
+    def _row(self, job: SignalJob, tj: TraderJob, status: str, error: str | None) -> Execution:
+        now = self.clock.now()
+        return Execution(
+            signal_id=job.signal_id,
+            trader_id=tj.trader_id,
+            account_id=tj.account_id,
+            symbol=tj.contract.name if tj.contract else None,
+            status=status,
+            error=error,
+            created_at=now,
+            finished_at=None if status == "running" else now,
+        )
+
+    async def _ended(
+        self, job: SignalJob, tj: TraderJob, status: str, error: str, stages: Stages
+    ) -> str:
+        """An execution that ends before any broker call: one row, written as it ends."""
+        row = self._row(job, tj, status, error)
+        row.timings = dict(stages.ms) or None
+        await self.store.add_execution(row)
+        return status
 
     async def _run(
         self,
         job: SignalJob,
         tj: TraderJob,
         ticket: Ticket | None,
-        execution_id: int,
         timing: FanOutTiming,
         stages: Stages,
     ) -> str:
         if ticket is None or tj.problem or tj.settings is None or tj.contract is None:
             if ticket is not None:
                 ticket.release()
-            await self._end(execution_id, "failed", tj.problem or "cannot trade", stages)
-            return "failed"
-        try:
-            async with ticket:
-                stages.mark("lane")
-                return await self._trade(
-                    job, tj, execution_id, tj.settings, tj.contract, timing, stages
+            return await self._ended(job, tj, "failed", tj.problem or "cannot trade", stages)
+        async with ticket:
+            stages.mark("lane")
+            age = past_age(job.received_at, self.clock.now(), self.max_age_secs)
+            if age is not None:
+                why = f"expired while waiting for its turn ({age:.1f} s)"
+                return await self._ended(job, tj, "skipped", why, stages)
+            # The execution row (and the signal `executing`) is written while the position
+            # is read: the first order waits for neither more than for the other.
+            started = asyncio.ensure_future(
+                self.store.start_execution(self._row(job, tj, "running", None), job.stages)
+            )
+            try:
+                outcome = await self._trade(
+                    job, tj, started, tj.settings, tj.contract, timing, stages
                 )
-        except Exception as e:  # an adapter bug must not take the other traders down
-            log.exception("trader execution crashed")
-            error = f"internal error: {type(e).__name__}: {e}"
-            await self._end(execution_id, "failed", error, stages)
-            return "failed"
+            except Exception as e:  # an adapter bug must not take the other traders down
+                log.exception("trader execution crashed")
+                outcome = Outcome("failed", f"internal error: {type(e).__name__}: {e}")
+            try:
+                execution_id = await started
+            except Exception:
+                log.exception("could not record the execution")
+                return "failed"
+            await self.store.finish_execution(
+                execution_id,
+                outcome.status,
+                outcome.plan,
+                outcome.result,
+                outcome.error,
+                stages.ms,
+                self.clock.now(),
+            )
+            if outcome.plan is not None:
+                log.info("execution finished", status=outcome.status, summary=outcome.result)
+            return outcome.status
 
-    async def _end(self, execution_id: int, status: str, error: str, stages: Stages) -> None:
-        """An execution that ends without a plan: failed or skipped, with why."""
-        await finish_execution(
-            self.writes, self.clock, execution_id, status, None, None, error, stages.ms
-        )
+    async def _wait_cooldown(self, job: SignalJob, error: RateLimited) -> str | None:
+        """Waits out the connection's rate-limit cooldown (nothing was sent) while the signal
+        stays young enough; else says why it expires."""
+        wait = error.retry_after_secs
+        age = past_age(job.received_at, self.clock.now(), self.max_age_secs, wait)
+        if age is not None:
+            return (
+                f"expired: the broker is cooling down for {wait:.0f} s after a rate limit; "
+                f"the signal would be {age:.1f} s old (maximum {self.max_age_secs:g} s)"
+            )
+        log.info("waiting for the broker's rate-limit cooldown", wait_secs=round(wait, 3))
+        await self.clock.sleep(wait)
+        return None
 
     async def _trade(
         self,
         job: SignalJob,
         tj: TraderJob,
-        execution_id: int,
+        started: asyncio.Future[int],
         eff: EffectiveSettings,
         contract: Contract,
         timing: FanOutTiming,
         stages: Stages,
-    ) -> str:
-        age = (self.clock.now() - job.received_at).total_seconds()
-        if age > self.max_age_secs:
-            await self._end(
-                execution_id,
-                "skipped",
-                f"expired while waiting for its turn ({age:.1f} s)",
-                stages,
-            )
-            return "skipped"
+    ) -> Outcome:
         broker = self.registry.get(tj.connection)
 
         def order_sent() -> None:
             timing.order_sent(tj.trader_id)
             stages.mark("first_order_sent")
 
-        calls = DbCallLog(
-            self.writes,
+        calls = StoreCallLog(
+            self.store,
             self.clock,
-            execution_id,
+            started,
             order_sent,
             lambda: stages.mark("last_order_acknowledged", again=True),
         )
@@ -156,34 +205,14 @@ class AccountRunner:
             )
             if not isinstance(error, RateLimited):
                 break
-            # The connection is cooling down after a 429 (nothing was sent): wait for it while
-            # the signal stays young enough, else it expires with the reason, never "failed".
-            age = (self.clock.now() - job.received_at).total_seconds()
-            wait = error.retry_after_secs
-            if age + wait > self.max_age_secs:
-                await calls.flush()
-                await self._end(
-                    execution_id,
-                    "skipped",
-                    f"expired: the broker is cooling down for {wait:.0f} s after a rate limit; "
-                    f"the signal would be {age + wait:.1f} s old "
-                    f"(maximum {self.max_age_secs:g} s)",
-                    stages,
-                )
-                return "skipped"
-            log.info("waiting for the broker's rate-limit cooldown", wait_secs=round(wait, 3))
-            await self.clock.sleep(wait)
+            too_old = await self._wait_cooldown(job, error)
+            if too_old is not None:
+                return Outcome("skipped", too_old)
         if error is not None:
-            await calls.flush()
-            why = f"could not read the position: {error}"
-            await self._end(execution_id, "failed", why, stages)
-            return "failed"
-        age = (self.clock.now() - job.received_at).total_seconds()
-        if age > self.max_age_secs:  # the reads (retries, a cooldown) took it past its age
-            await calls.flush()
-            why = f"expired while reading the position ({age:.1f} s old)"
-            await self._end(execution_id, "skipped", why, stages)
-            return "skipped"
+            return Outcome("failed", f"could not read the position: {error}")
+        age = past_age(job.received_at, self.clock.now(), self.max_age_secs)
+        if age is not None:  # the reads (retries, a cooldown) took it past its age
+            return Outcome("skipped", f"expired while reading the position ({age:.1f} s old)")
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
         stages.mark("planned")
         plan_json = {
@@ -202,11 +231,15 @@ class AccountRunner:
 
         async def confirm_flat() -> int:
             """The position after a flatten, read at widening intervals until flat (about 3 s
-            in all, 7 reads at most; a transient read failure is read again)."""
+            in all, 7 reads at most; a transient failure is read again, a rate-limit cooldown
+            is waited out while the signal is young enough)."""
             net: int = position.net_pos
             for delay in (*CONFIRM_FLAT_DELAYS_SECS, None):
                 try:
                     net = (await broker.get_position(tj.broker_account_id, contract.name)).net_pos
+                except RateLimited as e:
+                    if await self._wait_cooldown(job, e) is not None:
+                        return net
                 except TRANSIENT:
                     pass
                 else:
@@ -215,6 +248,14 @@ class AccountRunner:
                 if delay is not None:
                     await self.clock.sleep(delay)
             return net
+
+        expired: list[str] = []
+
+        async def on_rate_limit(error: RateLimited) -> bool:
+            why = await self._wait_cooldown(job, error)
+            if why is not None:
+                expired.append(why)
+            return why is None
 
         result = await execute(
             plan,
@@ -226,18 +267,13 @@ class AccountRunner:
             next_seq,
             confirm_flat,
             self.clock.sleep,
+            on_rate_limit,
         )
-        await calls.flush()  # the position read, when no order followed it
-        status = "done" if result.ok else "failed"
-        await finish_execution(
-            self.writes,
-            self.clock,
-            execution_id,
-            status,
-            plan_json,
-            result.summary,
-            None if result.ok else result.summary,
-            stages.ms,
-        )
-        log.info("execution finished", status=status, summary=result.summary)
-        return status
+        if result.ok:
+            return Outcome("done", None, plan_json, result.summary)
+        if expired and not any(step.ok for step in result.steps):
+            return Outcome("skipped", expired[0], plan_json, result.summary)
+        return Outcome("failed", result.summary, plan_json, result.summary)
+
+
+__all__ = ["AccountRunner", "BrokerError", "Outcome", "TraderJob"]

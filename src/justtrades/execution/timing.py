@@ -57,3 +57,16 @@ class FanOutTiming:
         if len(self.first_order) >= 2:
             times = self.first_order.values()
             self.metrics.fanout_skew.observe(max(times) - min(times))
+
+
+def age_secs(received_at: datetime, now: datetime) -> float:
+    return (now - received_at).total_seconds()
+
+
+def past_age(
+    received_at: datetime, now: datetime, max_age_secs: float, wait_secs: float = 0.0
+) -> float | None:
+    """The age a signal would have after waiting `wait_secs`, when that is past its maximum
+    age (it must then be expired, not traded); None while it is young enough."""
+    age = age_secs(received_at, now) + wait_secs
+    return age if age > max_age_secs else None

@@ -89,7 +89,7 @@ async def test_metrics_after_a_webhook_and_a_trade(service: Service) -> None:
     assert value(signals, "jt_signals_total", status="done") == 1
 
     assert value(metrics["jt_signal_queue_depth"], "jt_signal_queue_depth") == 0
-    assert value(metrics["jt_tasks"], "jt_tasks", state="running") == 1
+    assert value(metrics["jt_tasks"], "jt_tasks", state="running") == 2  # dispatcher, writer
     assert "process_cpu_seconds" in metrics and "process_resident_memory_bytes" in metrics
     assert "python_info" in metrics and "python_gc_collections" in metrics
 
@@ -153,7 +153,8 @@ async def test_status_without_a_key_shows_component_health_only(service: Service
     assert set(body) == PUBLIC_KEYS
     assert body["workers"]["dispatcher"] == "running" and body["workers"]["accepting_signals"]
     assert body["tasks"]["list"] == [
-        {"name": "signal-dispatcher", "state": "running", "restarts": 0}
+        {"name": "db-writer", "state": "running", "restarts": 0},
+        {"name": "signal-dispatcher", "state": "running", "restarts": 0},
     ]
     text = answer.text
     token = service.webhook.rsplit("/", 1)[-1]
@@ -206,8 +207,10 @@ async def test_status_detail_for_an_admin(service: Service, clock: FakeClock) ->
     assert unresolved["recent"][0]["client_order_id"] == "jt-x-1"
     assert unresolved["recent"][0]["signal_id"] == signal["id"]
     assert [f["error"] for f in detail["recent_failures"]] == ["timed out"]
-    [task] = detail["tasks"]
-    assert task["name"] == "signal-dispatcher" and task["last_error"] is None
+    assert [(t["name"], t["last_error"]) for t in detail["tasks"]] == [
+        ("db-writer", None),
+        ("signal-dispatcher", None),
+    ]
     assert "password" not in answer.text and "credentials" not in answer.text
 
 
@@ -241,7 +244,7 @@ async def test_a_crashed_dispatcher_accepts_while_restarting_and_trades_after(
     svc.tasks.clock = held
     queue.get = get_once_broken  # type: ignore[method-assign]
     await svc.tasks.stop_task("signal-dispatcher")  # a fresh loop meets the broken queue
-    svc.tasks.start("signal-dispatcher", engine._dispatch_loop)
+    svc.tasks.start("signal-dispatcher", engine.dispatcher.run)
 
     async def restarting() -> bool:
         return engine.dispatcher_state == "restarting"
@@ -251,7 +254,7 @@ async def test_a_crashed_dispatcher_accepts_while_restarting_and_trades_after(
         degraded = await anonymous.get("/status")
     assert degraded.status_code == 503
     assert degraded.json()["workers"]["accepting_signals"] is True
-    assert degraded.json()["tasks"]["list"][0] == {
+    assert degraded.json()["tasks"]["list"][1] == {
         "name": "signal-dispatcher",
         "state": "restarting",
         "restarts": 1,
@@ -265,6 +268,6 @@ async def test_a_crashed_dispatcher_accepts_while_restarting_and_trades_after(
     assert 0.5 <= held.sleeps[0] <= 0.6  # the first backoff
     async with httpx.AsyncClient(base_url=service.base_url) as anonymous:
         status = await anonymous.get("/status")
-    assert status.status_code == 200 and status.json()["tasks"]["list"][0]["restarts"] == 1
+    assert status.status_code == 200 and status.json()["tasks"]["list"][1]["restarts"] == 1
     metrics = await scrape(service)
     assert value(metrics["jt_tasks"], "jt_tasks", state="restarting") == 0  # named, not gone

@@ -252,36 +252,62 @@ async def test_a_slow_broker_never_delays_the_others(
 async def test_a_signal_cut_off_before_any_order_is_run_again_and_one_after_is_not(
     database_url: str, clock: FakeClock, service: Service
 ) -> None:
-    from justtrades.models import BrokerCall, Execution, Signal
+    """What a process killed mid-fan-out leaves, settled at the broker before anything is
+    decided: a write-ahead record whose order is at the broker is recorded as found and never
+    sent again; one whose order never reached the broker lets its trader run again; a trader
+    that had only read runs afresh."""
+    from justtrades.admin import connection_spec
+    from justtrades.brokers.base import OrderRequest, Side
+    from justtrades.execution.settle import NOT_AT_BROKER
+    from justtrades.instruments import resolve
+    from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
     from justtrades.models.db import create_engine, session_factory
 
     before, after = await accepted_rows(
         database_url, service, clock, [("buy MNQ1!", 1.0), ("buy MES1!", 1.0)]
     )
+    mes = resolve("MES1!", clock.now().date()).name
+    assert service.server is not None
+    svc = service.server.app.state.services
+    async with svc.sessions() as s:
+        account = await s.get(Account, service.accounts[0]["id"])
+        assert account is not None
+        conn = await s.get(BrokerConnection, account.connection_id)
+        assert conn is not None
+    broker = svc.registry.get(connection_spec(conn))
+    placed = await broker.place_order(  # it reached the broker before the process died
+        OrderRequest(account.broker_account_id, mes, Side.BUY, 1, "jt-at-the-broker")
+    )
     engine = create_engine(database_url)
-    try:  # what a process killed mid-fan-out leaves: reads done; one write-ahead record
+    try:
         async with session_factory(engine)() as s:
-            for signal_id, endpoint in [(before, "get_position"), (after, "place_bracket")]:
+            for signal_id in (before, after):
                 signal = await s.get(Signal, signal_id)
                 assert signal is not None
                 signal.status = "executing"
-                for trader, account in zip(service.traders, service.accounts, strict=True):
+                for n, (trader, account_row) in enumerate(
+                    zip(service.traders, service.accounts, strict=True)
+                ):
                     execution = Execution(
                         signal_id=signal_id,
                         trader_id=trader["id"],
-                        account_id=account["id"],
+                        account_id=account_row["id"],
                         status="running",
+                        plan={"steps": ["buy 1"]},
                     )
                     s.add(execution)
                     await s.flush()
                     assert execution.id is not None
+                    ordered = signal_id == after and n < 2
+                    cid = ("jt-at-the-broker", "jt-never-sent")[n] if ordered else None
                     s.add(
                         BrokerCall(
                             execution_id=execution.id,
                             seq=1,
-                            endpoint=endpoint,
-                            client_order_id=None if endpoint == "get_position" else "jt-x",
-                            outcome="ok" if endpoint == "get_position" else "sent",
+                            endpoint="place_order" if ordered else "get_position",
+                            client_order_id=cid,
+                            request={"symbol": mes},
+                            outcome="sent" if ordered else "ok",
                         )
                     )
             await s.commit()
@@ -292,8 +318,50 @@ async def test_a_signal_cut_off_before_any_order_is_run_again_and_one_after_is_n
         assert done["status"] == "done", done
         assert len(done["executions"]) == 3  # afresh: the cut-off attempts are gone
         assert all(e["status"] == "done" for e in done["executions"])
-        positions = await restarted.positions()
-        assert sorted(p["net_pos"] for p in positions.values()) == [1, 2, 3]  # once
-        cut = await restarted.signal(after)
-        assert cut["status"] == "interrupted"  # an order may exist: never re-sent
-        assert all("reconcile" in e["error"] for e in cut["executions"])
+        cut = await eventually(lambda: restarted.finished(after))
+        assert cut["status"] == "done", cut
+        by_account: dict[int, list[dict[str, Any]]] = {}
+        for e in cut["executions"]:
+            by_account.setdefault(e["account_id"], []).append(e)
+        found, never, reads = (by_account[a["id"]] for a in service.accounts)
+        [kept] = found  # at the broker: settled, kept, never re-run
+        assert kept["status"] == "done", kept
+        [call] = kept["broker_calls"]
+        assert call["outcome"] == "ok" and call["response"]["order_id"] == placed.order_id
+        assert call["response"]["found_by"] == "client order id, at restart"
+        skipped, rerun = sorted(never, key=lambda e: e["id"])
+        assert skipped["status"] == "skipped" and "never reached" in skipped["error"]
+        assert skipped["broker_calls"][0]["outcome"] == "failed"
+        assert skipped["broker_calls"][0]["error"] == NOT_AT_BROKER
+        assert rerun["status"] == "done"
+        [afresh] = reads
+        assert afresh["status"] == "done"
+        listed = (await restarted.http.get("/api/v1/positions")).json()["positions"]
+        net = {p["account_id"]: p["net_pos"] for p in listed if p["symbol"] == mes}
+        assert [net[a["id"]] for a in service.accounts] == [1, 2, 3]  # the first never doubled
+
+
+async def test_traders_come_from_memory_and_a_saved_change_applies_to_the_next_signal(
+    service: Service,
+) -> None:
+    assert service.server is not None
+    cache = service.server.app.state.services.engine.traders
+    first = await service.fire({"action": "buy", "ticker": "MNQ1!", "comment": "1"})
+    await eventually(lambda: service.finished(first.json()["signal_id"]))
+    loads = cache.loads
+    second = await service.fire({"action": "close", "ticker": "MNQ1!"})
+    await eventually(lambda: service.finished(second.json()["signal_id"]))
+    assert cache.loads == loads  # no database read to dispatch it
+    one, two, three = service.traders
+    r = await service.http.patch(f"/api/v1/traders/{one['id']}", json={"multiplier": "4"})
+    assert r.status_code == 200, r.text
+    assert (await service.http.delete(f"/api/v1/traders/{two['id']}")).status_code == 204
+    third = await service.fire({"action": "buy", "ticker": "MNQ1!", "comment": "3"})
+    done = await eventually(lambda: service.finished(third.json()["signal_id"]))
+    assert done["status"] == "done"
+    assert sorted(e["account_id"] for e in done["executions"]) == sorted(
+        [one["account_id"], three["account_id"]]
+    )  # the deleted trader no longer trades
+    positions = await service.positions()
+    assert positions[one["account_id"]]["net_pos"] == 4  # the new multiplier
+    assert positions[three["account_id"]]["net_pos"] == 3

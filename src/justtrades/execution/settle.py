@@ -1,0 +1,149 @@
+"""Settlement at restart: every order-changing call a stopped process left `sent` or
+`unknown` is looked up at the broker before anything else is decided for its account, and
+recorded as what the broker shows.
+
+- an order found by its client order id: `ok` (or `rejected` when the broker shows it
+  Rejected / Canceled / Expired), with the order id and how it was found;
+- an order the broker does not show, after successful look-ups: it never reached the broker
+  (the process stopped between its write-ahead record and the request): `failed`, "not at the
+  broker"; the trader can then be run again, nothing can be doubled;
+- a flatten (no client order id): `ok` when the position is flat, else it stays `unknown`;
+- a broker that cannot be asked: the call stays `unknown` and is reported in /status.
+
+Recovery (recovery.py) runs after this, so it sees the settled outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from justtrades.admin import connection_spec
+from justtrades.brokers.base import Broker, BrokerError
+from justtrades.brokers.registry import BrokerRegistry
+from justtrades.clock import Clock
+from justtrades.execution.executor import NOT_LIVE
+from justtrades.logs import get_logger
+from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
+
+log = get_logger("justtrades.settle")
+
+READ_ENDPOINTS = ("get_position", "get_positions", "list_orders", "find_order", "list_fills")
+# Waits before each look-up at restart: the old process is gone, what it sent has landed.
+RESTART_LOOKUP_DELAYS_SECS = (0.0, 0.5, 1.0)
+NOT_AT_BROKER = "not at the broker after a restart (looked up by client order id): never placed"
+
+
+@dataclass(frozen=True)
+class Settled:
+    outcome: str
+    response: dict[str, Any] | None
+    error: str | None
+
+
+async def settle_order(
+    broker: Broker,
+    account_id: str,
+    client_order_id: str,
+    sleep: Callable[[float], Awaitable[None]],
+    delays: tuple[float, ...] = RESTART_LOOKUP_DELAYS_SECS,
+) -> Settled | None:
+    """What the broker shows of one order; None when it could not be asked."""
+    looked = False
+    for delay in delays:
+        await sleep(delay)
+        try:
+            report = await broker.find_order(account_id, client_order_id)
+        except BrokerError as e:
+            log.warning("look-up failed", client_order_id=client_order_id, error=str(e))
+            continue
+        looked = True
+        if report is not None:
+            found = {"order_id": report.order_id, "status": report.status}
+            found["found_by"] = "client order id, at restart"
+            if report.status in NOT_LIVE:
+                return Settled("rejected", found, f"the broker shows it {report.status}")
+            return Settled("ok", found, None)
+    return Settled("failed", None, NOT_AT_BROKER) if looked else None
+
+
+async def settle_flatten(broker: Broker, account_id: str, symbol: str) -> Settled | None:
+    try:
+        position = await broker.get_position(account_id, symbol)
+    except BrokerError:
+        return None
+    if position.net_pos == 0:
+        return Settled("ok", {"net_pos": 0, "found_by": "position, at restart"}, None)
+    return None
+
+
+async def settle_at_restart(
+    sessions: async_sessionmaker[AsyncSession],
+    registry: BrokerRegistry,
+    clock: Clock,
+    delays: tuple[float, ...] = RESTART_LOOKUP_DELAYS_SECS,
+    timeout_secs: float = 20.0,
+) -> int:
+    """Settles every open call of executions cut off by a stop; all accounts at once.
+    Returns how many calls it settled."""
+    async with sessions() as s:
+        rows = (
+            await s.execute(
+                select(BrokerCall, Account, BrokerConnection)
+                .join(Execution, col(Execution.id) == col(BrokerCall.execution_id))
+                .join(Signal, col(Signal.id) == col(Execution.signal_id))
+                .join(Account, col(Account.id) == col(Execution.account_id))
+                .join(BrokerConnection, col(BrokerConnection.id) == col(Account.connection_id))
+                .where(col(Signal.status) == "executing")
+                .where(col(BrokerCall.outcome).in_(["sent", "unknown"]))
+                .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+            )
+        ).all()
+    if not rows:
+        return 0
+
+    async def one(call: BrokerCall, account: Account, conn: BrokerConnection) -> bool:
+        try:
+            broker = registry.get(connection_spec(conn))
+            if call.client_order_id:
+                found = await settle_order(
+                    broker, account.broker_account_id, call.client_order_id, clock.sleep, delays
+                )
+            else:
+                symbol = str((call.request or {}).get("symbol", ""))
+                found = await settle_flatten(broker, account.broker_account_id, symbol)
+        except Exception:
+            log.exception("settlement failed", call_id=call.id)
+            return False
+        if found is None:
+            log.warning("outcome still unknown after a restart", call_id=call.id)
+            return False
+        async with sessions() as s:
+            await s.execute(
+                update(BrokerCall)
+                .where(col(BrokerCall.id) == call.id)
+                .values(
+                    outcome=found.outcome,
+                    response=found.response,
+                    error=found.error,
+                    finished_at=clock.now(),
+                )
+            )
+            await s.commit()
+        log.info("settled at restart", call_id=call.id, outcome=found.outcome)
+        return True
+
+    tasks = [asyncio.ensure_future(one(c, a, k)) for c, a, k in rows]
+    done, late = await asyncio.wait(tasks, timeout=timeout_secs)
+    for task in late:  # bounded: what is not settled by then stays unknown, reported
+        task.cancel()
+    if late:
+        await asyncio.wait(late)
+        log.warning("settlement at restart timed out", unsettled=len(late))
+    return sum(1 for t in done if not t.cancelled() and t.exception() is None and t.result())

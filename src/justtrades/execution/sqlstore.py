@@ -1,0 +1,178 @@
+"""The signal store on the database: every write goes through the group-commit writer
+(execution/batcher.py), as Core statements that write without reading first."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from justtrades.execution.batcher import Write, WriteBatcher
+from justtrades.logs import get_logger
+from justtrades.models import BrokerCall, Execution, Signal
+
+log = get_logger("justtrades.store")
+
+SIGNALS: Table = Signal.__table__  # type: ignore[attr-defined]
+EXECUTIONS: Table = Execution.__table__  # type: ignore[attr-defined]
+CALLS: Table = BrokerCall.__table__  # type: ignore[attr-defined]
+
+
+def _insert(table: Table, sqlite: bool) -> Any:
+    """INSERT ... RETURNING id for many rows in one statement. PostgreSQL is asked to return the
+    ids in parameter order; on SQLite that request makes SQLAlchemy send one statement per
+    row (45 ms instead of 8 for 200 rows), and is not needed: one statement under SQLite's
+    single writer numbers its rows in order, so the returned ids are sorted instead."""
+    if sqlite:
+        return insert(table).returning(table.c.id)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+def _by_id(table: Table, *names: str) -> Any:
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"v_{name}") for name in names})
+    )
+
+
+SIGNAL_EXECUTING = (
+    update(SIGNALS)
+    .where(SIGNALS.c.id == bindparam("row_id"), SIGNALS.c.status == "accepted")
+    .values(status="executing", timings=bindparam("v_timings"))
+)
+FINISH_CALL = _by_id(CALLS, "outcome", "response", "error", "latency_ms", "finished_at")
+EXECUTION_FIELDS = ("status", "result", "error", "finished_at")
+SIGNAL_FIELDS = ("status", "status_reason", "finished_at")
+
+
+def _values(row: Any, table: Table) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+
+
+def _named(values: dict[str, Any], row_id: int) -> dict[str, Any]:
+    return {"row_id": row_id, **{f"v_{k}": v for k, v in values.items()}}
+
+
+class SqlStore:
+    def __init__(self, db: AsyncEngine) -> None:
+        self.batcher = WriteBatcher(db)
+        self.sqlite = db.dialect.name == "sqlite"
+        self.insert_signal = _insert(SIGNALS, self.sqlite)
+        self.insert_execution = _insert(EXECUTIONS, self.sqlite)
+        self.insert_call = _insert(CALLS, self.sqlite)
+        self._updates: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def _update(self, table: Table, names: tuple[str, ...]) -> tuple[Any, Any]:
+        key = (table.name, names)
+        statement = self._updates.get(key)
+        if statement is None:
+            statement = self._updates[key] = _by_id(table, *names)
+        return key, statement
+
+    def _insert_write(self, statement: Any, table: Table, row: Any) -> Write:
+        return Write(
+            statement, statement, _values(row, table), returning=True, ids_ascending=self.sqlite
+        )
+
+    async def _insert(self, statement: Any, table: Table, row: Any) -> int:
+        new_id = await self.batcher.write(self._insert_write(statement, table, row))
+        row.id = new_id
+        return int(new_id)
+
+    async def add_signal(self, row: Signal) -> int:
+        return await self._insert(self.insert_signal, SIGNALS, row)
+
+    async def start_execution(self, row: Execution, signal_timings: dict[str, Any]) -> int:
+        inserted = self.batcher.submit(self._insert_write(self.insert_execution, EXECUTIONS, row))
+        marked = self.batcher.submit(
+            Write(
+                SIGNAL_EXECUTING,
+                SIGNAL_EXECUTING,
+                {"row_id": row.signal_id, "v_timings": dict(signal_timings)},
+            )
+        )
+        marked.add_done_callback(_logged)
+        row.id = await inserted
+        return int(row.id)
+
+    async def add_execution(self, row: Execution) -> int:
+        return await self._insert(self.insert_execution, EXECUTIONS, row)
+
+    async def add_call(self, row: BrokerCall) -> int:
+        return await self._insert(self.insert_call, CALLS, row)
+
+    def add_read(self, row: BrokerCall) -> None:
+        done = self.batcher.submit(self._insert_write(self.insert_call, CALLS, row))
+        done.add_done_callback(_logged)
+
+    async def finish_call(
+        self,
+        call_id: int,
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+        finished_at: datetime,
+    ) -> None:
+        values = {
+            "outcome": outcome,
+            "response": response,
+            "error": error,
+            "latency_ms": latency_ms,
+            "finished_at": finished_at,
+        }
+        await self.batcher.write(Write(FINISH_CALL, FINISH_CALL, _named(values, call_id)))
+
+    async def finish_execution(
+        self,
+        execution_id: int,
+        status: str,
+        plan: dict[str, Any] | None,
+        result: str | None,
+        error: str | None,
+        timings: dict[str, Any] | None,
+        finished_at: datetime,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "result": result,
+            "error": error,
+            "finished_at": finished_at,
+        }
+        if plan is not None:
+            values["plan"] = plan
+        if timings:
+            values["timings"] = dict(timings)
+        key, statement = self._update(EXECUTIONS, tuple(values))
+        await self.batcher.write(Write(key, statement, _named(values, execution_id)))
+
+    async def finish_signal(
+        self,
+        signal_id: int,
+        status: str,
+        reason: str,
+        timings: dict[str, Any] | None,
+        finished_at: datetime,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "status_reason": reason,
+            "finished_at": finished_at,
+        }
+        if timings:
+            values["timings"] = dict(timings)
+        key, statement = self._update(SIGNALS, tuple(values))
+        await self.batcher.write(Write(key, statement, _named(values, signal_id)))
+
+    async def idle(self) -> None:
+        await self.batcher.idle()
+
+
+def _logged(done: asyncio.Future[Any]) -> None:
+    """A write nobody waits for: its failure is logged (the batcher logged the cause)."""
+    if not done.cancelled():
+        done.exception()  # retrieved: no "exception was never retrieved" warning

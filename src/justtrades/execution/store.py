@@ -1,0 +1,161 @@
+"""Where the engine keeps signals, executions and broker calls: a small interface, the SQL
+implementation (execution/sqlstore.py, group-committed) and an in-memory one for fast tests.
+
+The rows are the models' own classes, used as plain values: the store never hands out a
+session, and nothing outside it builds SQL for the engine's writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from typing import Any, Protocol
+
+from justtrades.models import BrokerCall, Execution, Signal
+
+
+class SignalStore(Protocol):
+    async def add_signal(self, row: Signal) -> int:
+        """The webhook's record of an alert, committed before the alert is acknowledged."""
+        ...
+
+    async def start_execution(self, row: Execution, signal_timings: dict[str, Any]) -> int:
+        """A trader's lane turn: its execution row, and its signal `executing` (unless it is
+        already, or finished)."""
+        ...
+
+    async def add_execution(self, row: Execution) -> int:
+        """An execution recorded as it ends (a trader that cannot trade the signal)."""
+        ...
+
+    async def add_call(self, row: BrokerCall) -> int:
+        """The write-ahead record of an order-changing call: committed before it is sent."""
+        ...
+
+    def add_read(self, row: BrokerCall) -> None:
+        """A finished read (it changed nothing at the broker): written with the next writes,
+        nobody waits for it."""
+        ...
+
+    async def finish_call(
+        self,
+        call_id: int,
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+        finished_at: datetime,
+    ) -> None: ...
+
+    async def finish_execution(
+        self,
+        execution_id: int,
+        status: str,
+        plan: dict[str, Any] | None,
+        result: str | None,
+        error: str | None,
+        timings: dict[str, Any] | None,
+        finished_at: datetime,
+    ) -> None: ...
+
+    async def finish_signal(
+        self,
+        signal_id: int,
+        status: str,
+        reason: str,
+        timings: dict[str, Any] | None,
+        finished_at: datetime,
+    ) -> None: ...
+
+    async def idle(self) -> None:
+        """Until everything submitted so far is written."""
+        ...
+
+
+class MemoryStore:
+    """The store in memory: the same contract, no database (unit tests of the runner and the
+    dispatcher). Rows are kept as given; `signals`, `executions` and `calls` are by id."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.signals: dict[int, Signal] = {}
+        self.executions: dict[int, Execution] = {}
+        self.calls: dict[int, BrokerCall] = {}
+
+    def _keep(self, table: dict[int, Any], row: Any) -> int:
+        row.id = next(self._ids)
+        table[row.id] = row
+        return int(row.id)
+
+    async def add_signal(self, row: Signal) -> int:
+        return self._keep(self.signals, row)
+
+    async def start_execution(self, row: Execution, signal_timings: dict[str, Any]) -> int:
+        signal = self.signals.get(row.signal_id)
+        if signal is not None and signal.status == "accepted":
+            signal.status, signal.timings = "executing", dict(signal_timings)
+        return self._keep(self.executions, row)
+
+    async def add_execution(self, row: Execution) -> int:
+        return self._keep(self.executions, row)
+
+    async def add_call(self, row: BrokerCall) -> int:
+        return self._keep(self.calls, row)
+
+    def add_read(self, row: BrokerCall) -> None:
+        self._keep(self.calls, row)
+
+    async def finish_call(
+        self,
+        call_id: int,
+        outcome: str,
+        response: dict[str, Any] | None,
+        error: str | None,
+        latency_ms: float,
+        finished_at: datetime,
+    ) -> None:
+        row = self.calls.get(call_id)
+        if row is not None:
+            row.outcome, row.response, row.error = outcome, response, error
+            row.latency_ms, row.finished_at = latency_ms, finished_at
+
+    async def finish_execution(
+        self,
+        execution_id: int,
+        status: str,
+        plan: dict[str, Any] | None,
+        result: str | None,
+        error: str | None,
+        timings: dict[str, Any] | None,
+        finished_at: datetime,
+    ) -> None:
+        row = self.executions.get(execution_id)
+        if row is not None:
+            row.status, row.result, row.error, row.finished_at = status, result, error, finished_at
+            if plan is not None:
+                row.plan = plan
+            if timings:
+                row.timings = dict(timings)
+
+    async def finish_signal(
+        self,
+        signal_id: int,
+        status: str,
+        reason: str,
+        timings: dict[str, Any] | None,
+        finished_at: datetime,
+    ) -> None:
+        row = self.signals.get(signal_id)
+        if row is not None:
+            row.status, row.status_reason, row.finished_at = status, reason, finished_at
+            if timings:
+                row.timings = dict(timings)
+
+    async def idle(self) -> None:
+        return None
+
+    def calls_of(self, execution_id: int) -> list[BrokerCall]:
+        return sorted(
+            (c for c in self.calls.values() if c.execution_id == execution_id),
+            key=lambda c: c.seq,
+        )

@@ -1,0 +1,148 @@
+"""The traders of each strategy, kept in memory: dispatch reads no database.
+
+Loaded on first use per strategy, dropped by whatever changes a trader, an account or a broker
+connection (the REST API and the demo call `invalidate` after they commit), so a setting saved
+through the API applies to the next signal. Nothing else writes those tables while the service
+runs (the CLI creates users and API keys only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from justtrades.admin import connection_spec
+from justtrades.brokers.registry import ConnectionSpec
+from justtrades.execution.intake import StrategyEntry
+from justtrades.execution.runner import TraderJob
+from justtrades.execution.settings import (
+    EffectiveSettings,
+    RiskSettings,
+    SettingsConflict,
+    alert_layer,
+    effective_settings,
+)
+from justtrades.execution.signal import SignalIntent
+from justtrades.instruments import Contract, UnknownInstrument, resolve
+from justtrades.models import Account, BrokerConnection, Trader
+
+
+@dataclass(frozen=True)
+class TraderEntry:
+    """What dispatch needs of one enabled trader, its account and its connection."""
+
+    trader_id: int
+    account_id: int
+    broker_account_id: str
+    account_active: bool
+    multiplier: Decimal
+    settings: RiskSettings
+    connection: ConnectionSpec
+    broker_key: tuple[str, ...]  # the broker account itself, whatever rows name it
+
+
+class TraderCache:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._entries: dict[int, list[TraderEntry]] = {}
+        self._generation = 0
+        self.loads = 0  # database reads made (for tests)
+
+    def invalidate(self, strategy_id: int | None = None) -> None:
+        """Forget one strategy's traders, or all (an account or a connection changed)."""
+        self._generation += 1
+        if strategy_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(strategy_id, None)
+
+    async def of(self, strategy_id: int) -> list[TraderEntry]:
+        found = self._entries.get(strategy_id)
+        if found is not None:
+            return found
+        generation = self._generation
+        entries = await self._load(strategy_id)
+        if generation == self._generation:  # not changed while it was being read
+            self._entries[strategy_id] = entries
+        return entries
+
+    async def _load(self, strategy_id: int) -> list[TraderEntry]:
+        self.loads += 1
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Trader, Account, BrokerConnection)
+                    .join(Account, col(Trader.account_id) == col(Account.id))
+                    .join(BrokerConnection, col(Account.connection_id) == col(BrokerConnection.id))
+                    .where(Trader.strategy_id == strategy_id, Trader.enabled == True)  # noqa: E712
+                    .order_by(col(Trader.id))
+                )
+            ).all()
+        entries = []
+        for trader, account, conn in rows:
+            assert trader.id is not None and account.id is not None
+            entries.append(
+                TraderEntry(
+                    trader.id,
+                    account.id,
+                    account.broker_account_id,
+                    account.active,
+                    Decimal(trader.multiplier),
+                    RiskSettings.model_validate(trader.settings or {}),
+                    connection_spec(conn),
+                    (conn.broker, conn.environment, conn.base_url or "", account.broker_account_id),
+                )
+            )
+        return entries
+
+
+def trader_jobs(
+    strategy: StrategyEntry, intent: SignalIntent, entries: list[TraderEntry], today: date
+) -> list[TraderJob]:
+    """Each trader's settings for this signal (strategy, trader, alert), its contract, or the
+    problem that keeps it from trading; one job per broker account."""
+    jobs: list[TraderJob] = []
+    alert = alert_layer(intent.overrides.model_dump(exclude_none=True))
+    for entry in entries:
+        problem: str | None = None
+        eff: EffectiveSettings | None = None
+        contract: Contract | None = None
+        try:
+            eff = effective_settings(strategy.settings, entry.settings, alert, entry.multiplier)
+            symbol = eff.custom_ticker or intent.ticker or strategy.symbol
+            contract = resolve(symbol, today)
+        except (SettingsConflict, ValidationError, ValueError) as e:
+            problem = str(e)
+        except UnknownInstrument as e:
+            problem = f"unknown instrument: {e}"
+        if eff is not None and not eff.enabled:
+            continue  # disabled through its settings: not traded, like enabled = false
+        if not entry.account_active:
+            problem = "account inactive"
+        jobs.append(
+            TraderJob(
+                entry.trader_id,
+                entry.account_id,
+                entry.broker_account_id,
+                entry.connection,
+                eff,
+                contract,
+                problem,
+                entry.broker_key,
+            )
+        )
+    # One broker account trades once per signal, even when it is bound to two traders or
+    # linked through two connections (keyed by the broker's own identity): the first
+    # trader that can trade it, else the first one (whose problem is then recorded).
+    chosen: dict[tuple[str, ...], TraderJob] = {}
+    for tj in jobs:
+        held = chosen.get(tj.broker_key)
+        if held is None or (held.problem and not tj.problem):
+            chosen[tj.broker_key] = tj
+    keep = {id(tj) for tj in chosen.values()}
+    return [tj for tj in jobs if id(tj) in keep]

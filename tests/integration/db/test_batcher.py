@@ -1,0 +1,120 @@
+"""The group-commit writer on SQLite and PostgreSQL: writes submitted together share one
+transaction, ids come back in order, and one bad write fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import select
+from tests.dbfixtures import add_user_rows
+
+from justtrades.clock import FakeClock
+from justtrades.execution.sqlstore import SqlStore
+from justtrades.models import BrokerCall, Execution, Signal
+
+
+async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_write_fails_alone(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        await s.commit()
+        user_id, strategy_id = rows.user.id, rows.strategy.id
+    store = SqlStore(db_engine)
+    writer = asyncio.create_task(store.batcher.run())
+    try:
+        signal_id = await store.add_signal(
+            Signal(
+                user_id=user_id,
+                strategy_id=strategy_id,
+                received_at=clock.now(),
+                body="buy",
+                body_hash="h",
+                status="accepted",
+            )
+        )
+        executions = await asyncio.gather(
+            *(
+                store.start_execution(
+                    Execution(signal_id=signal_id, status="running", created_at=clock.now()),
+                    {"stored_ms": 1.0},
+                )
+                for _ in range(200)
+            )
+        )
+        assert len(set(executions)) == 200
+        before = store.batcher.batches
+        calls = [
+            BrokerCall(
+                execution_id=e,
+                seq=1,
+                endpoint="place_bracket",
+                client_order_id=f"jt-{e}",
+                outcome="sent",
+                started_at=clock.now(),
+            )
+            for e in executions
+        ]
+        bad = BrokerCall(  # no such execution: a foreign key violation
+            execution_id=10**9, seq=1, endpoint="place_order", outcome="sent"
+        )
+        results = await asyncio.gather(
+            *(store.add_call(c) for c in calls[:100]),
+            store.add_call(bad),
+            *(store.add_call(c) for c in calls[100:]),
+            return_exceptions=True,
+        )
+        assert isinstance(results[100], Exception)
+        ids = [r for i, r in enumerate(results) if i != 100]
+        assert all(isinstance(i, int) for i in ids)
+        assert ids == [c.id for c in calls]  # each record got its own id back
+        # the failed batch is halved until the bad write is alone: a few commits, not 200
+        assert store.batcher.batches - before <= 20
+        await store.finish_signal(signal_id, "done", "ok", {"queued_ms": 2.0}, clock.now())
+        await store.idle()
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+    async with session_factory() as s:
+        signal = await s.get(Signal, signal_id)
+        assert signal is not None
+        assert signal.status == "done" and signal.timings == {"queued_ms": 2.0}
+        stored = (await s.execute(select(BrokerCall))).scalars().all()
+        assert sorted(c.client_order_id for c in stored if c.execution_id in executions) == sorted(
+            f"jt-{e}" for e in executions
+        )
+
+
+async def test_writes_submitted_together_share_one_transaction(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        await s.commit()
+        user_id, strategy_id = rows.user.id, rows.strategy.id
+    store = SqlStore(db_engine)
+    signals = [
+        Signal(
+            user_id=user_id,
+            strategy_id=strategy_id,
+            received_at=clock.now(),
+            body=str(i),
+            body_hash=str(i),
+            status="accepted",
+        )
+        for i in range(300)
+    ]
+    pending = [asyncio.ensure_future(store.add_signal(row)) for row in signals]
+    await asyncio.sleep(0)  # all submitted before the writer runs
+    writer = asyncio.create_task(store.batcher.run())
+    try:
+        ids = await asyncio.gather(*pending)
+    finally:
+        writer.cancel()
+    assert store.batcher.batches == 1 and store.batcher.writes == 300
+    assert ids == sorted(ids) and len(set(ids)) == 300
