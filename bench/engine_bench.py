@@ -1,5 +1,6 @@
-"""The signal engine in one process, on SQLite and PostgreSQL, against the paper broker made to
-answer after a constant latency (a broker whose round trip is known, so our own time shows):
+"""The signal engine in one process, on SQLite and PostgreSQL, against a broker that answers
+after a constant latency and costs this process nothing else (a round trip that is known, so
+our own time shows):
 
 - fan-out: one signal to 200 accounts, broker 20 ms: receipt -> last order answered, in round
   trips (each account reads its position, then sends one bracket: 2 round trips is the floor
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import col, select
@@ -29,7 +31,15 @@ from sqlmodel import col, select
 from bench.sim_bench import ms, table, write_section
 from justtrades.admin import connection_spec, create_user, link_connection
 from justtrades.app import build_services
-from justtrades.brokers.paper import PaperBroker
+from justtrades.brokers.base import (
+    BracketAck,
+    BracketRequest,
+    FlattenAck,
+    OrderAck,
+    OrderRequest,
+    Position,
+    Side,
+)
 from justtrades.config import Settings
 from justtrades.crypto import new_webhook_token
 from justtrades.models import BrokerCall, Execution, Signal, Strategy, Trader
@@ -43,25 +53,51 @@ READS = ("get_position",)
 USERS = itertools.count(1)
 
 
-class Slow:
-    """A broker whose every call answers after `latency` seconds (as a remote one would)."""
+class Remote:
+    """A broker at a constant round trip that costs this process nothing else: it keeps each
+    account's net position and acknowledges every order at once after `latency` (an exchange
+    in process would spend its own CPU here, which a real broker spends elsewhere)."""
 
-    def __init__(self, inner: PaperBroker, latency: float) -> None:
-        self.inner = inner
+    name = "remote"
+
+    def __init__(self, latency: float) -> None:
         self.latency = latency
-        self.name = inner.name
+        self.net: dict[tuple[str, str], int] = {}
+        self.ids = itertools.count(1)
 
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if not asyncio.iscoroutinefunction(attr):
-            return attr
+    async def _wait(self) -> None:
+        if self.latency:
+            await asyncio.sleep(self.latency)
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.latency:
-                await asyncio.sleep(self.latency)
-            return await attr(*args, **kwargs)
+    async def get_position(self, account_id: str, symbol: str) -> Position:
+        await self._wait()
+        net = self.net.get((account_id, symbol), 0)
+        return Position(account_id, symbol, net, Decimal("20000") if net else None)
 
-        return call
+    def _fill(self, account_id: str, symbol: str, side: Side, qty: int) -> None:
+        key = (account_id, symbol)
+        self.net[key] = self.net.get(key, 0) + (qty if side is Side.BUY else -qty)
+
+    async def place_bracket(self, request: BracketRequest) -> BracketAck:
+        await self._wait()
+        self._fill(request.account_id, request.symbol, request.side, request.qty)
+        return BracketAck(request.client_order_id, str(next(self.ids)), str(next(self.ids)))
+
+    async def place_order(self, request: OrderRequest) -> OrderAck:
+        await self._wait()
+        self._fill(request.account_id, request.symbol, request.side, request.qty)
+        return OrderAck(str(next(self.ids)), request.client_order_id)
+
+    async def flatten(self, account_id: str, symbol: str) -> FlattenAck:
+        await self._wait()
+        had = self.net.pop((account_id, symbol), 0)
+        return FlattenAck(str(next(self.ids)) if had else None)
+
+    async def find_order(self, account_id: str, client_order_id: str) -> None:
+        await self._wait()
+
+    async def close(self) -> None:
+        return None
 
 
 async def setup(url: str, accounts: int, latency: float, roots: list[str]) -> Any:
@@ -88,11 +124,8 @@ async def setup(url: str, accounts: int, latency: float, roots: list[str]) -> An
             base_url=None,
             secret={"accounts": accounts},
         )
-        spec = connection_spec(conn)
-        inner = svc.registry.build(spec)
-        paper = getattr(inner, "inner", inner)
-        assert isinstance(paper, PaperBroker)
-        svc.registry.put(spec, Slow(paper, latency))  # type: ignore[arg-type]
+        remote = Remote(latency)
+        svc.registry.put(connection_spec(conn), remote)  # type: ignore[arg-type]
         strategies = []
         now = svc.clock.now()
         for root in roots:
@@ -129,7 +162,7 @@ async def setup(url: str, accounts: int, latency: float, roots: list[str]) -> An
                 )
         await s.commit()
     await svc.engine.start()
-    return svc, strategies, paper
+    return svc, strategies, remote
 
 
 async def finished(svc: Any, ids: list[int], limit_secs: float = 120) -> list[Signal]:
@@ -159,9 +192,9 @@ async def calls_of(svc: Any, signal_ids: list[int]) -> list[tuple[int, BrokerCal
 async def on(
     url: str, accounts: int, latency: float, roots: list[str], work: Callable[..., Awaitable[Any]]
 ) -> Any:
-    svc, strategies, paper = await setup(url, accounts, latency, roots)
+    svc, strategies, broker = await setup(url, accounts, latency, roots)
     try:
-        return await work(svc, strategies, paper)
+        return await work(svc, strategies, broker)
     finally:
         await svc.engine.stop()
         await svc.tasks.stop()
@@ -169,17 +202,7 @@ async def on(
         await svc.db.dispose()
 
 
-def set_prices(paper: PaperBroker, svc: Any, roots: list[str]) -> None:
-    from justtrades.instruments import resolve
-
-    today = svc.clock.now().date()
-    for root in roots:
-        contract = resolve(f"{root}1!", today)
-        paper.set_price(contract.name, contract.spec.tick_size * 40000)
-
-
-async def fanout(svc: Any, strategies: list[Strategy], paper: PaperBroker) -> dict[str, float]:
-    set_prices(paper, svc, ["MNQ"])
+async def fanout(svc: Any, strategies: list[Strategy], broker: Remote) -> dict[str, float]:
     results = []
     for i in range(6):  # entries from flat (buy, then close)
         action = "buy" if i % 2 == 0 else "close"
@@ -205,8 +228,7 @@ async def fanout(svc: Any, strategies: list[Strategy], paper: PaperBroker) -> di
     }
 
 
-async def own_time(svc: Any, strategies: list[Strategy], paper: PaperBroker) -> list[float]:
-    set_prices(paper, svc, ["MNQ"])
+async def own_time(svc: Any, strategies: list[Strategy], broker: Remote) -> list[float]:
     firsts = []
     for i in range(60):
         side = "buy" if i % 2 == 0 else "sell"
@@ -227,8 +249,7 @@ async def own_time(svc: Any, strategies: list[Strategy], paper: PaperBroker) -> 
     return firsts
 
 
-async def burst(svc: Any, strategies: list[Strategy], paper: PaperBroker) -> dict[str, Any]:
-    set_prices(paper, svc, ROOTS)
+async def burst(svc: Any, strategies: list[Strategy], broker: Remote) -> dict[str, Any]:
     ids = []
     started = time.perf_counter()
 
@@ -307,7 +328,8 @@ def main() -> None:
     lines = [
         "",
         "In one process (`python -m bench.engine_bench`): signals enter through the webhook's",
-        "own call (Engine.accept, no HTTP), the paper broker answers after a constant latency.",
+        "own call (Engine.accept, no HTTP); the broker answers after a constant latency and",
+        "costs the process nothing else (the accounts are linked as paper ones).",
         "Times from the service's own records.",
         "",
         *table(rows),

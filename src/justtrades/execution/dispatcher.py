@@ -97,7 +97,8 @@ class Dispatcher:
             self._finish(job, "ignored", "strategy disabled")
             return
         entries = await self.traders.of(strategy.id)
-        jobs = trader_jobs(strategy, job.intent, entries, self.clock.now().date())
+        today = self.clock.now().date()
+        jobs = trader_jobs(strategy, job.intent, entries, today, self.traders.jobs_memo)
         if job.skip_traders:  # recovered: these traders already sent orders for it
             jobs = [tj for tj in jobs if tj.trader_id not in job.skip_traders]
         if not jobs:

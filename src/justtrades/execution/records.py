@@ -8,8 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from justtrades.clock import Clock
-from justtrades.execution.store import SignalStore
-from justtrades.models import BrokerCall
+from justtrades.execution.store import CallRecord, SignalStore
 
 
 class StoreCallLog:
@@ -43,7 +42,7 @@ class StoreCallLog:
         self, seq: int, endpoint: str, client_order_id: str | None, request: dict[str, Any]
     ) -> int:
         call_id = await self.store.add_call(
-            BrokerCall(
+            CallRecord(
                 execution_id=await self.execution_id(),
                 seq=seq,
                 endpoint=endpoint,
@@ -70,7 +69,7 @@ class StoreCallLog:
         now = self.clock.now()
         execution_id = await self.execution_id()
         self.store.add_read(
-            BrokerCall(
+            CallRecord(
                 execution_id=execution_id,
                 seq=seq,
                 endpoint=endpoint,

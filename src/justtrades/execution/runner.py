@@ -19,12 +19,11 @@ from justtrades.execution.intake import SignalJob
 from justtrades.execution.lanes import Ticket
 from justtrades.execution.records import StoreCallLog
 from justtrades.execution.settings import EffectiveSettings
-from justtrades.execution.store import SignalStore
+from justtrades.execution.store import ExecutionRecord, SignalStore
 from justtrades.execution.timing import FanOutTiming, Stages, past_age
 from justtrades.instruments import Contract
 from justtrades.logs import bind, get_logger
 from justtrades.metrics import Metrics
-from justtrades.models import Execution
 
 log = get_logger("justtrades.runner")
 
@@ -79,16 +78,18 @@ class AccountRunner:
             finally:
                 stages.observe(self.metrics)
 
-    def _row(self, job: SignalJob, tj: TraderJob, status: str, error: str | None) -> Execution:
+    def _row(
+        self, job: SignalJob, tj: TraderJob, status: str, error: str | None
+    ) -> ExecutionRecord:
         now = self.clock.now()
-        return Execution(
-            signal_id=job.signal_id,
-            trader_id=tj.trader_id,
-            account_id=tj.account_id,
-            symbol=tj.contract.name if tj.contract else None,
-            status=status,
+        return ExecutionRecord(
+            job.signal_id,
+            tj.trader_id,
+            tj.account_id,
+            tj.contract.name if tj.contract else None,
+            status,
+            now,
             error=error,
-            created_at=now,
             finished_at=None if status == "running" else now,
         )
 

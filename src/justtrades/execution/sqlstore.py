@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from justtrades.execution.batcher import Write, WriteBatcher
+from justtrades.execution.store import CallRecord, ExecutionRecord
 from justtrades.logs import get_logger
 from justtrades.models import BrokerCall, Execution, Signal
 
@@ -49,8 +50,13 @@ EXECUTION_FIELDS = ("status", "result", "error", "finished_at")
 SIGNAL_FIELDS = ("status", "status_reason", "finished_at")
 
 
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    t.name: tuple(c.name for c in t.columns if c.name != "id") for t in (SIGNALS, EXECUTIONS, CALLS)
+}
+
+
 def _values(row: Any, table: Table) -> dict[str, Any]:
-    return {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    return {name: getattr(row, name) for name in _COLUMNS[table.name]}
 
 
 def _named(values: dict[str, Any], row_id: int) -> dict[str, Any]:
@@ -86,7 +92,7 @@ class SqlStore:
     async def add_signal(self, row: Signal) -> int:
         return await self._insert(self.insert_signal, SIGNALS, row)
 
-    async def start_execution(self, row: Execution, signal_timings: dict[str, Any]) -> int:
+    async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
         inserted = self.batcher.submit(self._insert_write(self.insert_execution, EXECUTIONS, row))
         marked = self.batcher.submit(
             Write(
@@ -99,13 +105,13 @@ class SqlStore:
         row.id = await inserted
         return int(row.id)
 
-    async def add_execution(self, row: Execution) -> int:
+    async def add_execution(self, row: ExecutionRecord) -> int:
         return await self._insert(self.insert_execution, EXECUTIONS, row)
 
-    async def add_call(self, row: BrokerCall) -> int:
+    async def add_call(self, row: CallRecord) -> int:
         return await self._insert(self.insert_call, CALLS, row)
 
-    def add_read(self, row: BrokerCall) -> None:
+    def add_read(self, row: CallRecord) -> None:
         done = self.batcher.submit(self._insert_write(self.insert_call, CALLS, row))
         done.add_done_callback(_logged)
 

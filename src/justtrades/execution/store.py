@@ -1,17 +1,56 @@
 """Where the engine keeps signals, executions and broker calls: a small interface, the SQL
 implementation (execution/sqlstore.py, group-committed) and an in-memory one for fast tests.
 
-The rows are the models' own classes, used as plain values: the store never hands out a
+A signal is the model's own row (one per webhook); executions and broker calls, written by
+the hundred in a fan-out, are plain records with the columns' names (building a SQLModel row
+costs about 0.1 ms, a third of a round trip per 200 accounts). The store never hands out a
 session, and nothing outside it builds SQL for the engine's writes.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from justtrades.models import BrokerCall, Execution, Signal
+from justtrades.models import Signal
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    """A row of `executions` (same names)."""
+
+    signal_id: int
+    trader_id: int | None
+    account_id: int | None
+    symbol: str | None
+    status: str
+    created_at: datetime
+    error: str | None = None
+    finished_at: datetime | None = None
+    timings: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    result: str | None = None
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """A row of `broker_calls` (same names)."""
+
+    execution_id: int
+    seq: int
+    endpoint: str
+    outcome: str
+    started_at: datetime
+    client_order_id: str | None = None
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+    finished_at: datetime | None = None
+    id: int | None = None
 
 
 class SignalStore(Protocol):
@@ -19,20 +58,20 @@ class SignalStore(Protocol):
         """The webhook's record of an alert, committed before the alert is acknowledged."""
         ...
 
-    async def start_execution(self, row: Execution, signal_timings: dict[str, Any]) -> int:
+    async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
         """A trader's lane turn: its execution row, and its signal `executing` (unless it is
         already, or finished)."""
         ...
 
-    async def add_execution(self, row: Execution) -> int:
+    async def add_execution(self, row: ExecutionRecord) -> int:
         """An execution recorded as it ends (a trader that cannot trade the signal)."""
         ...
 
-    async def add_call(self, row: BrokerCall) -> int:
+    async def add_call(self, row: CallRecord) -> int:
         """The write-ahead record of an order-changing call: committed before it is sent."""
         ...
 
-    def add_read(self, row: BrokerCall) -> None:
+    def add_read(self, row: CallRecord) -> None:
         """A finished read (it changed nothing at the broker): written with the next writes,
         nobody waits for it."""
         ...
@@ -79,8 +118,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self.signals: dict[int, Signal] = {}
-        self.executions: dict[int, Execution] = {}
-        self.calls: dict[int, BrokerCall] = {}
+        self.executions: dict[int, ExecutionRecord] = {}
+        self.calls: dict[int, CallRecord] = {}
 
     def _keep(self, table: dict[int, Any], row: Any) -> int:
         row.id = next(self._ids)
@@ -90,19 +129,19 @@ class MemoryStore:
     async def add_signal(self, row: Signal) -> int:
         return self._keep(self.signals, row)
 
-    async def start_execution(self, row: Execution, signal_timings: dict[str, Any]) -> int:
+    async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
         signal = self.signals.get(row.signal_id)
         if signal is not None and signal.status == "accepted":
             signal.status, signal.timings = "executing", dict(signal_timings)
         return self._keep(self.executions, row)
 
-    async def add_execution(self, row: Execution) -> int:
+    async def add_execution(self, row: ExecutionRecord) -> int:
         return self._keep(self.executions, row)
 
-    async def add_call(self, row: BrokerCall) -> int:
+    async def add_call(self, row: CallRecord) -> int:
         return self._keep(self.calls, row)
 
-    def add_read(self, row: BrokerCall) -> None:
+    def add_read(self, row: CallRecord) -> None:
         self._keep(self.calls, row)
 
     async def finish_call(
@@ -154,7 +193,7 @@ class MemoryStore:
     async def idle(self) -> None:
         return None
 
-    def calls_of(self, execution_id: int) -> list[BrokerCall]:
+    def calls_of(self, execution_id: int) -> list[CallRecord]:
         return sorted(
             (c for c in self.calls.values() if c.execution_id == execution_id),
             key=lambda c: c.seq,

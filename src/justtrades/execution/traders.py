@@ -8,9 +8,11 @@ runs (the CLI creates users and API keys only).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,12 +52,16 @@ class TraderCache:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self._entries: dict[int, list[TraderEntry]] = {}
+        # (strategy settings, trader entry, alert overrides, day) -> that trader's job: a
+        # fan-out to 200 accounts merges 200 settings once, not at every signal.
+        self.jobs_memo: Memo = {}
         self._generation = 0
         self.loads = 0  # database reads made (for tests)
 
     def invalidate(self, strategy_id: int | None = None) -> None:
         """Forget one strategy's traders, or all (an account or a connection changed)."""
         self._generation += 1
+        self.jobs_memo.clear()
         if strategy_id is None:
             self._entries.clear()
         else:
@@ -101,41 +107,77 @@ class TraderCache:
         return entries
 
 
+MEMO_LIMIT = 20_000
+Memo = dict[tuple[Any, ...], tuple[StrategyEntry, TraderEntry, TraderJob | None]]
+
+
 def trader_jobs(
-    strategy: StrategyEntry, intent: SignalIntent, entries: list[TraderEntry], today: date
+    strategy: StrategyEntry,
+    intent: SignalIntent,
+    entries: list[TraderEntry],
+    today: date,
+    memo: Memo | None = None,
 ) -> list[TraderJob]:
     """Each trader's settings for this signal (strategy, trader, alert), its contract, or the
-    problem that keeps it from trading; one job per broker account."""
+    problem that keeps it from trading; one job per broker account. With `memo`, a trader's
+    job is computed once per (strategy settings, trader, alert overrides, ticker, day): the
+    values are immutable, and the memo is cleared whenever a trader or strategy changes."""
+    overrides = intent.overrides.model_dump(exclude_none=True)
+    alert = alert_layer(overrides)
+    shape = (id(strategy), json.dumps(overrides, sort_keys=True, default=str), intent.ticker, today)
+    if memo is not None and len(memo) > MEMO_LIMIT:
+        memo.clear()
     jobs: list[TraderJob] = []
-    alert = alert_layer(intent.overrides.model_dump(exclude_none=True))
     for entry in entries:
-        problem: str | None = None
-        eff: EffectiveSettings | None = None
-        contract: Contract | None = None
-        try:
-            eff = effective_settings(strategy.settings, entry.settings, alert, entry.multiplier)
-            symbol = eff.custom_ticker or intent.ticker or strategy.symbol
-            contract = resolve(symbol, today)
-        except (SettingsConflict, ValidationError, ValueError) as e:
-            problem = str(e)
-        except UnknownInstrument as e:
-            problem = f"unknown instrument: {e}"
-        if eff is not None and not eff.enabled:
-            continue  # disabled through its settings: not traded, like enabled = false
-        if not entry.account_active:
-            problem = "account inactive"
-        jobs.append(
-            TraderJob(
-                entry.trader_id,
-                entry.account_id,
-                entry.broker_account_id,
-                entry.connection,
-                eff,
-                contract,
-                problem,
-                entry.broker_key,
-            )
-        )
+        key = (*shape, id(entry))
+        held = memo.get(key) if memo is not None else None
+        if held is not None and held[0] is strategy and held[1] is entry:  # the same objects
+            if held[2] is not None:
+                jobs.append(held[2])
+            continue
+        job = _job(strategy, intent, entry, alert, today)
+        if memo is not None:
+            memo[key] = (strategy, entry, job)  # held: their ids cannot be reused meanwhile
+        if job is not None:
+            jobs.append(job)
+    return _one_per_account(jobs)
+
+
+def _job(
+    strategy: StrategyEntry,
+    intent: SignalIntent,
+    entry: TraderEntry,
+    alert: Any,
+    today: date,
+) -> TraderJob | None:
+    problem: str | None = None
+    eff: EffectiveSettings | None = None
+    contract: Contract | None = None
+    try:
+        eff = effective_settings(strategy.settings, entry.settings, alert, entry.multiplier)
+        symbol = eff.custom_ticker or intent.ticker or strategy.symbol
+        contract = resolve(symbol, today)
+    except (SettingsConflict, ValidationError, ValueError) as e:
+        problem = str(e)
+    except UnknownInstrument as e:
+        problem = f"unknown instrument: {e}"
+    if eff is not None and not eff.enabled:
+        return None  # disabled through its settings: not traded, like enabled = false
+    if not entry.account_active:
+        problem = "account inactive"
+    return TraderJob(
+        entry.trader_id,
+        entry.account_id,
+        entry.broker_account_id,
+        entry.connection,
+        eff,
+        contract,
+        problem,
+        entry.broker_key,
+    )
+
+
+def _one_per_account(jobs: list[TraderJob]) -> list[TraderJob]:
     # One broker account trades once per signal, even when it is bound to two traders or
     # linked through two connections (keyed by the broker's own identity): the first
     # trader that can trade it, else the first one (whose problem is then recorded).

@@ -12,7 +12,8 @@ from tests.dbfixtures import add_user_rows
 
 from justtrades.clock import FakeClock
 from justtrades.execution.sqlstore import SqlStore
-from justtrades.models import BrokerCall, Execution, Signal
+from justtrades.execution.store import CallRecord, ExecutionRecord
+from justtrades.models import BrokerCall, Signal
 
 
 async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_write_fails_alone(
@@ -39,7 +40,7 @@ async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_wri
         executions = await asyncio.gather(
             *(
                 store.start_execution(
-                    Execution(signal_id=signal_id, status="running", created_at=clock.now()),
+                    ExecutionRecord(signal_id, None, None, None, "running", clock.now()),
                     {"stored_ms": 1.0},
                 )
                 for _ in range(200)
@@ -48,19 +49,10 @@ async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_wri
         assert len(set(executions)) == 200
         before = store.batcher.batches
         calls = [
-            BrokerCall(
-                execution_id=e,
-                seq=1,
-                endpoint="place_bracket",
-                client_order_id=f"jt-{e}",
-                outcome="sent",
-                started_at=clock.now(),
-            )
+            CallRecord(e, 1, "place_bracket", "sent", clock.now(), client_order_id=f"jt-{e}")
             for e in executions
         ]
-        bad = BrokerCall(  # no such execution: a foreign key violation
-            execution_id=10**9, seq=1, endpoint="place_order", outcome="sent"
-        )
+        bad = CallRecord(10**9, 1, "place_order", "sent", clock.now())  # no such execution
         results = await asyncio.gather(
             *(store.add_call(c) for c in calls[:100]),
             store.add_call(bad),
