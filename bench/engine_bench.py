@@ -333,6 +333,16 @@ def main() -> None:
         "Times from the service's own records.",
         "",
         *table(rows),
+        "Reading:",
+        "- Fan-out: each account reads its position, then sends one bracket, so 2 round trips",
+        "  is the floor until positions come from the streams' mirror (then 1); the goal is 3.",
+        "  Beyond the floor is our own time: each trader's plan and records on one core, and",
+        "  the group commits of the execution rows and of the write-ahead records.",
+        "- Own time (instant broker): three commits in sequence: the signal (before the",
+        "  webhook answers), the execution row (overlapped with the position read, which an",
+        "  instant broker does not hide) and the write-ahead record; the goal is under 2 ms.",
+        "- Burst: every signal must end `done` (none expired); queue lag is receipt ->",
+        "  dispatched (`queued_ms`).",
     ]
     write_section("Signal engine — fan-out, own time, burst", lines)
     print("\n".join(lines))
