@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sim_bench
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.engine_bench
+	$(BIN)/python -m bench.ack_bench
 	$(BIN)/python -m bench.ops_bench
 
 clean:
