@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Executable
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from justtrades.logs import get_logger
@@ -57,10 +58,14 @@ class WriteBatcher:
         self._busy = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._stopped = False
         self.batches = 0  # how many transactions were committed (for tests and benchmarks)
         self.writes = 0
 
     def submit(self, write: Write) -> asyncio.Future[Any]:
+        if self._stopped:
+            write.done.set_exception(WriterStopped("the database writer is stopped"))
+            return write.done
         self._pending.append(write)
         self._idle.clear()
         self._wake.set()
@@ -79,7 +84,21 @@ class WriteBatcher:
 
     async def run(self) -> None:
         """The writer task (run under the supervisor). A crash of one batch fails its writes,
-        never the loop; what is pending when the task is restarted is kept."""
+        never the loop; what is pending when the task is restarted is kept. Stopped (cancelled),
+        it fails what is pending and refuses new writes: nobody waits forever."""
+        self._stopped = False
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            self._stopped = True
+            pending, self._pending = self._pending, []
+            for w in pending:
+                if not w.done.done():
+                    w.done.set_exception(WriterStopped("the database writer stopped"))
+            self._idle.set()
+            raise
+
+    async def _run(self) -> None:
         while True:
             if not self._pending:
                 self._idle.set()
@@ -106,8 +125,13 @@ class WriteBatcher:
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            if len(batch) == 1:
-                _fail(batch[0], e)
+            if len(batch) == 1 or not isinstance(e, DataError | IntegrityError):
+                # Not one bad write (a lost connection, a failed COMMIT): whether it landed
+                # is not known, so nothing is replayed; every write of the batch fails.
+                log.error("writes failed", writes=len(batch), error=f"{type(e).__name__}: {e}")
+                for w in batch:
+                    if not w.done.done():
+                        w.done.set_exception(e)
                 return
             # Halves, each in its own transaction: a bad write is found in log2(n) commits
             # and the others are written.

@@ -75,6 +75,9 @@ class Dispatcher:
         task.add_done_callback(self.running.discard)
 
     def _finish(self, job: SignalJob, status: str, reason: str) -> None:
+        if job.prior and status != "done":  # resumed after a restart: some had traded it
+            status = "interrupted"
+            reason += f"; {len(job.prior)} trader(s) had ended or placed orders before a restart"
         self._spawn(job, self.finish_signal(job.signal_id, status, reason, job.stages))
 
     async def dispatch(self, job: SignalJob) -> None:
@@ -99,8 +102,12 @@ class Dispatcher:
         entries = await self.traders.of(strategy.id)
         today = self.clock.now().date()
         jobs = trader_jobs(strategy, job.intent, entries, today, self.traders.jobs_memo)
-        if job.skip_traders:  # recovered: these traders already sent orders for it
-            jobs = [tj for tj in jobs if tj.trader_id not in job.skip_traders]
+        if job.skip_traders or job.skip_accounts:  # resumed: these already traded it
+            jobs = [
+                tj
+                for tj in jobs
+                if tj.trader_id not in job.skip_traders and tj.account_id not in job.skip_accounts
+            ]
         if not jobs:
             if job.prior:
                 self._spawn(job, self._run_signal(job, []))

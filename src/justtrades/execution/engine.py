@@ -109,7 +109,9 @@ class Engine:
         self.dedup = Deduper(dedup_window_secs)
         self.queue = SignalQueue()
         self.lanes = Lanes()
-        self.runner = AccountRunner(self.store, registry, clock, max_signal_age_secs, metrics)
+        self.runner = AccountRunner(
+            self.store, registry, clock, max_signal_age_secs, metrics, self.traders.trades
+        )
         self.dispatcher = Dispatcher(
             self.queue,
             self.cache,

@@ -108,6 +108,7 @@ class SignalJob:
     stages: dict[str, float] = field(default_factory=dict)  # ms since receipt: stored
     # Recovered after a restart: traders that had already sent orders for it (not re-run).
     skip_traders: frozenset[int] = frozenset()
+    skip_accounts: frozenset[int] = frozenset()  # and their accounts, whatever trader now
     prior: tuple[str, ...] = ()  # the statuses those traders' executions ended with
 
 

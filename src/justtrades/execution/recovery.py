@@ -19,6 +19,9 @@ from justtrades.models import BrokerCall, Execution, Signal
 
 log = get_logger("justtrades.recovery")
 
+# The result of an execution that a restart replaced by a re-run of its trader.
+SUPERSEDED = "superseded by a re-run after a restart"
+
 
 def _steps(e: Execution, requests: list[dict[str, Any] | None]) -> int | None:
     """How many steps the execution's plan had: each order call says "step": "k/n"."""
@@ -115,19 +118,22 @@ async def recover_signals(
                 for e in executions:
                     assert e.id is not None
                     own = calls.get(e.id, [])
+                    if e.result == SUPERSEDED:
+                        continue  # an earlier restart's record: its trader was run again
                     if e.status != "running":
                         kept.append(e)  # it had ended: never re-run
                     elif any(o in ("sent", "unknown", "ok") for _, o in own):
                         _resolved(e, own, requests.get(e.id, []), now)
                         kept.append(e)
                     elif own:  # its orders never reached the broker: the trader runs again
-                        e.status, e.finished_at = "skipped", now
+                        e.status, e.finished_at, e.result = "skipped", now, SUPERSEDED
                         e.error = "cut off by a restart; its orders never reached the broker"
                     else:
                         reads_only.append(e.id)
                 if reads_only:  # only reads happened for these traders: as if never started
                     await s.execute(delete(Execution).where(col(Execution.id).in_(reads_only)))
-                row.status = "accepted"
+                # Still `executing` (not back to `accepted`): if the process stops again before
+                # the re-run, the next start looks at these executions again.
                 row.status_reason = (
                     f"executing when the service stopped; {len(kept)} trader(s) had finished "
                     "or placed orders (kept, never re-sent), the others run again"
@@ -149,6 +155,7 @@ async def recover_signals(
                     row.received_at,
                     intent,
                     skip_traders=frozenset(e.trader_id for e in kept if e.trader_id is not None),
+                    skip_accounts=frozenset(e.account_id for e in kept if e.account_id is not None),
                     prior=tuple(e.status for e in kept),
                 )
             )

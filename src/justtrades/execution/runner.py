@@ -7,6 +7,7 @@ which run plans on accounts the same way."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ class AccountRunner:
         clock: Clock,
         max_age_secs: float,
         metrics: Metrics,
+        still_trades: Callable[[int, int], Awaitable[bool]] | None = None,
     ) -> None:
+        self.still_trades = still_trades  # (strategy id, trader id): asked at the lane turn
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -119,6 +122,9 @@ class AccountRunner:
             age = past_age(job.received_at, self.clock.now(), self.max_age_secs)
             if age is not None:
                 why = f"expired while waiting for its turn ({age:.1f} s)"
+                return await self._ended(job, tj, "skipped", why, stages)
+            if self.still_trades and not await self.still_trades(job.strategy_id, tj.trader_id):
+                why = "the trader was disabled or removed before its turn"
                 return await self._ended(job, tj, "skipped", why, stages)
             # The execution row (and the signal `executing`) is written while the position
             # is read: the first order waits for neither more than for the other.

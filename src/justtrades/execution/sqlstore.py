@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +91,18 @@ class SqlStore:
         return int(new_id)
 
     async def add_signal(self, row: Signal) -> int:
-        return await self._insert(self.insert_signal, SIGNALS, row)
+        """The webhook's INSERT. A webhook cancelled while its INSERT is being committed (a
+        client gone, a shutdown) still learns its id when the commit lands, so the engine
+        queues what it stored instead of leaving an accepted row behind."""
+        done = self.batcher.submit(self._insert_write(self.insert_signal, SIGNALS, row))
+        try:
+            new_id = await asyncio.shield(done)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                row.id = await asyncio.wait_for(asyncio.shield(done), timeout=10)
+            raise
+        row.id = new_id
+        return int(new_id)
 
     async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
         inserted = self.batcher.submit(self._insert_write(self.insert_execution, EXECUTIONS, row))

@@ -52,6 +52,7 @@ class TraderCache:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self._entries: dict[int, list[TraderEntry]] = {}
+        self._ids: dict[int, frozenset[int]] = {}
         # (strategy settings, trader entry, alert overrides, day) -> that trader's job: a
         # fan-out to 200 accounts merges 200 settings once, not at every signal.
         self.jobs_memo: Memo = {}
@@ -64,8 +65,10 @@ class TraderCache:
         self.jobs_memo.clear()
         if strategy_id is None:
             self._entries.clear()
+            self._ids.clear()
         else:
             self._entries.pop(strategy_id, None)
+            self._ids.pop(strategy_id, None)
 
     async def of(self, strategy_id: int) -> list[TraderEntry]:
         found = self._entries.get(strategy_id)
@@ -76,6 +79,16 @@ class TraderCache:
         if generation == self._generation:  # not changed while it was being read
             self._entries[strategy_id] = entries
         return entries
+
+    async def trades(self, strategy_id: int, trader_id: int) -> bool:
+        """Still enabled and bound to the strategy (asked again at a trader's lane turn: a
+        trader disabled or deleted while its signal waited is not traded)."""
+        ids = self._ids.get(strategy_id)
+        if ids is None or strategy_id not in self._entries:
+            ids = frozenset(e.trader_id for e in await self.of(strategy_id))
+            if strategy_id in self._entries:
+                self._ids[strategy_id] = ids
+        return trader_id in ids
 
     async def _load(self, strategy_id: int) -> list[TraderEntry]:
         self.loads += 1

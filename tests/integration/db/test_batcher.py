@@ -110,3 +110,22 @@ async def test_writes_submitted_together_share_one_transaction(
         writer.cancel()
     assert store.batcher.batches == 1 and store.batcher.writes == 300
     assert ids == sorted(ids) and len(set(ids)) == 300
+
+
+async def test_a_stopped_writer_fails_what_is_pending_and_refuses_new_writes(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from justtrades.execution.batcher import WriterStopped
+
+    clock = FakeClock()
+    store = SqlStore(db_engine)
+    writer = asyncio.create_task(store.batcher.run())
+    await asyncio.sleep(0)
+    writer.cancel()  # stopped with nothing in flight
+    with pytest.raises(asyncio.CancelledError):
+        await writer
+    pending = asyncio.ensure_future(
+        store.add_call(CallRecord(1, 1, "place_order", "sent", clock.now()))
+    )
+    with pytest.raises(WriterStopped):
+        await asyncio.wait_for(pending, 5)  # never a wait without end

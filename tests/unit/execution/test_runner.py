@@ -129,3 +129,21 @@ def test_the_age_check_is_pure() -> None:
     assert past_age(now, clock.now(), 30, wait_secs=15) is None
     assert past_age(now, clock.now(), 30, wait_secs=25) == 35
     assert past_age(now, clock.now(), 9.5) == 10
+
+
+async def test_a_trader_disabled_while_its_signal_waited_for_its_turn_is_not_traded() -> None:
+    clock = FakeClock()
+    broker = PaperBroker(clock=clock)
+    store, runner, job, tj = await setup(clock, broker)
+    asked: list[tuple[int, int]] = []
+
+    async def still_trades(strategy_id: int, trader_id: int) -> bool:
+        asked.append((strategy_id, trader_id))
+        return False
+
+    runner.still_trades = still_trades
+    timing = FanOutTiming(clock, Metrics(), job.received_at)
+    assert await runner.run(job, tj, Lanes().ticket(("a",)), timing) == "skipped"
+    [execution] = store.executions.values()
+    assert "disabled or removed" in (execution.error or "")
+    assert asked == [(job.strategy_id, tj.trader_id)] and not store.calls
