@@ -22,3 +22,12 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout_secs} s (last: {value!r})")
         await asyncio.sleep(every_secs)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at the time of asking."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -25,6 +25,20 @@ from justtrades.tasks import Supervisor
 log = get_logger("justtrades.dispatcher")
 
 
+def signal_verdict(results: list[str]) -> tuple[str, str]:
+    """A signal's end from its traders' (done, failed, expired, skipped): failed when any
+    failed; expired when every one was too old; skipped when every one was blocked or too old
+    (a filter, a trader disabled before its turn); else done."""
+    failed = [r for r in results if r not in ("done", "skipped", "expired")]
+    if failed:
+        return "failed", f"{len(failed)} of {len(results)} traders failed"
+    if results and all(r == "expired" for r in results):
+        return "expired", "expired for every trader: too old to trade (see each one)"
+    if results and all(r in ("expired", "skipped") for r in results):
+        return "skipped", "every trader was blocked or too old (see each one)"
+    return "done", f"{len(results)} traders done"
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -138,13 +152,7 @@ class Dispatcher:
         for r in results:
             if isinstance(r, BaseException):
                 log.error("a trader's run raised", signal_id=job.signal_id, error=repr(r))
-        failed = [r for r in results if r not in ("done", "skipped")]  # incl. exceptions
-        if failed:
-            status, text = "failed", f"{len(failed)} of {len(results)} traders failed"
-        elif all(r == "skipped" for r in results):
-            status, text = "expired", "expired for every trader: too old to trade (see each one)"
-        else:
-            status, text = "done", f"{len(results)} traders done"
+        status, text = signal_verdict([r if isinstance(r, str) else "failed" for r in results])
         await self.finish_signal(job.signal_id, status, text)
 
     async def finish_signal(

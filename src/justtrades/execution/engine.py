@@ -29,6 +29,7 @@ from justtrades.execution.intake import (
     body_hash,
 )
 from justtrades.execution.lanes import Lanes
+from justtrades.execution.late import LateSettler
 from justtrades.execution.recovery import recover_signals
 from justtrades.execution.runner import AccountRunner
 from justtrades.execution.settings import RiskSettings, alert_layer
@@ -46,6 +47,7 @@ from justtrades.tasks import Supervisor
 log = get_logger("justtrades.engine")
 DISPATCHER = "signal-dispatcher"
 WRITER = "db-writer"
+LATE = "outcome-settler"
 MAX_BODY_STORED = 65_536
 
 
@@ -124,6 +126,7 @@ class Engine:
             metrics,
             max_signal_age_secs,
         )
+        self.late = LateSettler(sessions, registry, clock)
         self.running = self.dispatcher.running
         metrics.live.queue_depth = self.queue.qsize
         metrics.live.signals_running = lambda: len(self.running)
@@ -137,6 +140,7 @@ class Engine:
         await self.remember_recent()
         await settle_at_restart(self.sessions, self.registry, self.clock)
         await self.recover()
+        self.tasks.start(LATE, self.late.run)
         self.tasks.start(DISPATCHER, self.dispatcher.run)
 
     async def stop(self) -> None:
@@ -151,6 +155,7 @@ class Engine:
         except TimeoutError:
             log.error("the dispatcher did not finish its signal in time: cancelled")
         await self.tasks.stop_task(DISPATCHER)
+        await self.tasks.stop_task(LATE)
         await self.tasks.drain()
         try:
             await asyncio.wait_for(self.store.idle(), timeout=self.tasks.drain_timeout_secs)

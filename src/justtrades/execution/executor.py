@@ -60,6 +60,11 @@ class PositionStillOpen(BrokerError):
     """The broker still shows a position that was just flattened: nothing more is sent."""
 
 
+class FlatUnconfirmed(BrokerError):
+    """The position could not be read to confirm a flatten (a rate-limit cooldown longer than
+    the signal may wait): nothing more is sent."""
+
+
 def _flat_check(confirm_flat: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[Any]]:
     async def check() -> dict[str, Any]:
         net = await confirm_flat()
@@ -121,6 +126,14 @@ async def recorded(
         if isinstance(e, UnknownOutcome) and settle is not None:
             found = await settle()
             latency = (time.perf_counter() - started) * 1000
+            if found is not None and found.get("absent"):
+                shown = f"{error}; " + str(
+                    found.get("why")
+                    or f"not at the broker after {found.get('lookups')} look-ups by client "
+                    "order id: never placed"
+                )
+                await log.finished(call_id, "failed", None, shown, latency)
+                return None, NotPlaced(shown)
             if found is not None and found.get("status") in NOT_LIVE:
                 shown = f"settled after {error}: the broker shows it {found['status']}"
                 await log.finished(call_id, "rejected", found, shown, latency)
@@ -140,8 +153,16 @@ async def recorded(
 
 # An order found in one of these states was not placed: the step failed, definitively.
 NOT_LIVE = frozenset({"Rejected", "Canceled", "Cancelled", "Expired"})
-# Waits before each look-up of an order whose outcome is unknown (about 3.5 s in all).
-SETTLE_DELAYS_SECS = (0.5, 1.0, 2.0)
+# Waits before the look-ups of an order whose outcome is unknown (then 8 s apart), how many
+# answered look-ups without it prove it absent, and the most a settlement waits in all.
+SETTLE_DELAYS_SECS = (0.5, 1.0, 2.0, 4.0, 8.0)
+SETTLE_ANSWERS = 5
+SETTLE_BUDGET_SECS = 60.0
+QUICK_RETRY_SECS = (0.2, 0.4, 0.8)  # after a look-up that failed, before the next delay
+
+
+class NotPlaced(BrokerError):
+    """Looked up by its client order id again and again, and the broker never showed it."""
 
 
 def order_settler(
@@ -150,24 +171,49 @@ def order_settler(
     client_order_id: str,
     sleep: Callable[[float], Awaitable[None]],
     delays: tuple[float, ...] = SETTLE_DELAYS_SECS,
+    budget_secs: float = SETTLE_BUDGET_SECS,
 ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
     """Looks the order up by its client order id, after each delay (a broker may show an
-    order a moment after it took it); a failed look-up is tried again at the next one."""
+    order a moment after it took it, and a look-up may fail: it is tried again, the last
+    delay repeating), waiting out a rate-limit cooldown, within `budget_secs` in all.
+    Returns what the broker shows; {"absent": True} once SETTLE_ANSWERS look-ups answered
+    without it; None when the broker could not tell in time."""
 
     async def settle() -> dict[str, Any] | None:
-        for delay in delays:
+        waited, answered, n, quick = 0.0, 0, 0, 0
+        while True:
+            delay = delays[min(n, len(delays) - 1)] if not quick else QUICK_RETRY_SECS[quick - 1]
+            if waited + delay > budget_secs:
+                return None
             await sleep(delay)
+            waited += delay
+            n += 1
             try:
                 report = await broker.find_order(account_id, client_order_id)
-            except BrokerError:
+            except RateLimited as e:
+                if waited + e.retry_after_secs > budget_secs:
+                    return None
+                await sleep(e.retry_after_secs)
+                waited += e.retry_after_secs
+                n -= 1  # the same look-up again, after the cooldown
                 continue
+            except BrokerError:  # the look-up failed (a 5xx, a timeout): again soon, 3 times
+                if quick < len(QUICK_RETRY_SECS):
+                    quick += 1
+                    n -= 1
+                else:
+                    quick = 0
+                continue
+            quick = 0
+            answered += 1
             if report is not None:
                 return {
                     "order_id": report.order_id,
                     "status": report.status,
                     "found_by": "client order id",
                 }
-        return None
+            if answered >= min(SETTLE_ANSWERS, len(delays)):
+                return {"absent": True, "lookups": answered}
 
     return settle
 
@@ -184,13 +230,17 @@ def flat_settler(
             net = await confirm_flat()
         except BrokerError:
             return None
-        return {"net_pos": 0, "found_by": "position"} if net == 0 else None
+        if net == 0:
+            return {"net_pos": 0, "found_by": "position"}
+        # Still open after the confirming reads: the liquidation did not happen (a flatten
+        # means "be flat": nothing was doubled, and the plan stops here).
+        return {"absent": True, "why": f"the position is still {net}: the flatten did not happen"}
 
     return settle
 
 
-# Waits after the first, second and third failed attempt of an idempotent read.
-READ_RETRY_DELAYS_SECS = (0.1, 0.3, 0.9)
+# Waits after each failed attempt of an idempotent read (5 more attempts, about 7 s).
+READ_RETRY_DELAYS_SECS = (0.1, 0.3, 0.9, 2.0, 4.0)
 TRANSIENT = (BrokerUnavailable, UnknownOutcome)  # a 5xx, a timeout, a refused connection
 
 
@@ -229,17 +279,20 @@ async def execute(
     first_seq: int = 1,
     confirm_flat: Callable[[], Awaitable[int]] | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
-    on_rate_limit: Callable[[RateLimited], Awaitable[bool]] | None = None,
+    may_resend: Callable[[BrokerError], Awaitable[bool]] | None = None,
+    settle_flat: Callable[[], Awaitable[int]] | None = None,
 ) -> ExecutionResult:
     """Run the plan's steps in order; stop at the first failure. With `confirm_flat` (it
     returns the broker's position once flat, or after waiting long enough), an entry that
     follows a flatten is only sent once the broker shows the position closed: a liquidation
     acknowledged but not done must never leave the old position and the new one together.
 
-    A step refused for a rate limit was not carried out (the broker refuses a request with 429
-    unprocessed, and a cooling-down client does not send it): with `on_rate_limit` (it waits
-    out the cooldown and answers True, or answers False when the signal would be too old), the
-    same step is sent again under the next step number."""
+    A step that was not carried out may be sent again, under the next step number and a new
+    client order id, when `may_resend` answers True (it decides, waiting where it must): one
+    refused for a rate limit (the broker refuses a request with 429 unprocessed, and a
+    cooling-down client does not send it), or one whose answer was lost and that the broker,
+    asked again and again by its client order id, never showed (NotPlaced). One the broker may
+    have is never sent again."""
     result = ExecutionResult(ok=True, summary=plan.note or "nothing to do")
 
     def settler(cid: str) -> Callable[[], Awaitable[dict[str, Any] | None]] | None:
@@ -264,7 +317,7 @@ async def execute(
                 None,
                 {"symbol": plan.symbol, "reason": step.reason, "step": f"{i + 1}/{steps}"},
                 flatten,
-                settle=flat_settler(confirm_flat),
+                settle=flat_settler(settle_flat or confirm_flat),
             )
             entry_follows = any(isinstance(s, Enter) for s in plan.steps[i + 1 :])
             if error is None and entry_follows and confirm_flat is not None:
@@ -323,7 +376,8 @@ async def execute(
                 _, error = await recorded(
                     log, seq, "place_order", cid, request, place_order, settle=settler(cid)
                 )
-        if isinstance(error, RateLimited) and on_rate_limit and await on_rate_limit(error):
+        resendable = isinstance(error, RateLimited | NotPlaced)
+        if resendable and may_resend is not None and await may_resend(error):  # type: ignore[arg-type]
             continue  # the same step again, recorded under the next step number
         if error is not None:
             outcome = outcome_of(error)

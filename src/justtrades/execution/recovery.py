@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from justtrades.clock import Clock
 from justtrades.execution.intake import SignalJob, SignalQueue
+from justtrades.execution.runner import verdict
 from justtrades.execution.settle import READ_ENDPOINTS
 from justtrades.execution.signal import SignalIntent
 from justtrades.logs import get_logger
@@ -36,8 +37,11 @@ def _steps(e: Execution, requests: list[dict[str, Any] | None]) -> int | None:
 
 def _resolved(
     e: Execution, calls: list[tuple[str, str]], requests: list[dict[str, Any] | None], now: datetime
-) -> None:
-    """A kept execution that was running: what its settled calls say it did."""
+) -> bool:
+    """An execution that was running, with orders at the broker: what its settled calls say
+    it did. True when its trader resumes: every order it sent is at the broker and the plan
+    had steps left (a reversal's flatten done, its entry never sent); the re-run plans from
+    the broker's position, so it sends what is left, never what was done."""
     steps = _steps(e, requests)
     e.finished_at = now
     open_calls = [n for n, (_, outcome) in enumerate(calls, 1) if outcome in ("sent", "unknown")]
@@ -50,12 +54,20 @@ def _resolved(
         )
     elif steps is not None and done >= steps and calls[-1][1] == "ok":
         e.status, e.result = "done", f"{done} step(s) carried out before a restart (settled)"
+    elif steps is not None and calls[-1][1] == "ok":
+        e.status, e.result = "failed", SUPERSEDED
+        e.error = (
+            f"interrupted by a restart after {done} of {steps} step(s), all at the broker; "
+            "the trader resumes from the broker's position"
+        )
+        return True
     else:
         e.status = "failed"
         e.error = (
             f"interrupted by a restart after {done} of {steps if steps is not None else '?'} "
             "step(s); the rest was not sent (never re-run: the broker holds its orders)"
         )
+    return False
 
 
 async def recover_signals(
@@ -123,8 +135,8 @@ async def recover_signals(
                     if e.status != "running":
                         kept.append(e)  # it had ended: never re-run
                     elif any(o in ("sent", "unknown", "ok") for _, o in own):
-                        _resolved(e, own, requests.get(e.id, []), now)
-                        kept.append(e)
+                        if not _resolved(e, own, requests.get(e.id, []), now):
+                            kept.append(e)
                     elif own:  # its orders never reached the broker: the trader runs again
                         e.status, e.finished_at, e.result = "skipped", now, SUPERSEDED
                         e.error = "cut off by a restart; its orders never reached the broker"
@@ -156,7 +168,7 @@ async def recover_signals(
                     intent,
                     skip_traders=frozenset(e.trader_id for e in kept if e.trader_id is not None),
                     skip_accounts=frozenset(e.account_id for e in kept if e.account_id is not None),
-                    prior=tuple(e.status for e in kept),
+                    prior=tuple(verdict(e.status, e.error) for e in kept),
                 )
             )
             log.info("signal recovered", signal_id=row.id, age_secs=round(age, 3), kept=len(kept))

@@ -15,7 +15,14 @@ from justtrades.brokers.base import BrokerError, RateLimited
 from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
 from justtrades.clock import Clock
 from justtrades.execution import client_ids, planner
-from justtrades.execution.executor import TRANSIENT, execute, read_with_retries
+from justtrades.execution.executor import (
+    SETTLE_BUDGET_SECS,
+    TRANSIENT,
+    FlatUnconfirmed,
+    NotPlaced,
+    execute,
+    read_with_retries,
+)
 from justtrades.execution.intake import SignalJob
 from justtrades.execution.lanes import Ticket
 from justtrades.execution.records import StoreCallLog
@@ -42,6 +49,14 @@ class TraderJob:
     contract: Contract | None
     problem: str | None  # why this trader cannot trade this signal
     broker_key: tuple[str, ...] = ()  # the broker account itself, whatever row names it
+
+
+def verdict(status: str, error: str | None) -> str:
+    """What an execution's end means for its signal: a `skipped` one was either too old
+    (every such reason starts with "expired") or blocked."""
+    if status == "skipped" and (error or "").startswith("expired"):
+        return "expired"
+    return status
 
 
 @dataclass
@@ -73,7 +88,8 @@ class AccountRunner:
         self, job: SignalJob, tj: TraderJob, ticket: Ticket | None, timing: FanOutTiming
     ) -> str:
         """One trader's execution of one signal: its lane turn, the position, the plan, the
-        orders; always leaves its execution record ended, whatever happens."""
+        orders; always leaves its execution record ended, whatever happens. Returns done,
+        failed, expired (skipped: too old) or skipped (blocked for another reason)."""
         stages = Stages(self.clock, job.received_at)
         with bind(signal_id=job.signal_id, trader_id=tj.trader_id, account_id=tj.account_id):
             try:
@@ -103,7 +119,7 @@ class AccountRunner:
         row = self._row(job, tj, status, error)
         row.timings = dict(stages.ms) or None
         await self.store.add_execution(row)
-        return status
+        return verdict(status, error)
 
     async def _run(
         self,
@@ -154,7 +170,7 @@ class AccountRunner:
             )
             if outcome.plan is not None:
                 log.info("execution finished", status=outcome.status, summary=outcome.result)
-            return outcome.status
+            return verdict(outcome.status, outcome.error)
 
     async def _wait_cooldown(self, job: SignalJob, error: RateLimited) -> str | None:
         """Waits out the connection's rate-limit cooldown (nothing was sent) while the signal
@@ -236,17 +252,29 @@ class AccountRunner:
         def client_id(seq: int) -> str:
             return client_ids.encode(job.signal_id, tj.trader_id, seq, salt)
 
-        async def confirm_flat() -> int:
+        async def read_flat(settling: bool) -> int:
             """The position after a flatten, read at widening intervals until flat (about 3 s
-            in all, 7 reads at most; a transient failure is read again, a rate-limit cooldown
-            is waited out while the signal is young enough)."""
+            in all, 7 reads at most; a transient failure is read again). A rate-limit cooldown
+            is waited out while the signal is young enough; when `settling` (what happened to
+            a flatten whose answer was lost), within the settlement budget instead: the truth
+            is recorded whatever the signal's age, nothing is sent on it."""
             net: int = position.net_pos
+            waited = 0.0
             for delay in (*CONFIRM_FLAT_DELAYS_SECS, None):
                 try:
                     net = (await broker.get_position(tj.broker_account_id, contract.name)).net_pos
                 except RateLimited as e:
-                    if await self._wait_cooldown(job, e) is not None:
-                        return net
+                    if settling:
+                        waited += e.retry_after_secs
+                        if waited > SETTLE_BUDGET_SECS:
+                            raise
+                        await self.clock.sleep(e.retry_after_secs)
+                    else:
+                        too_old = await self._wait_cooldown(job, e)
+                        if too_old is not None:
+                            raise FlatUnconfirmed(
+                                f"the flatten could not be confirmed: {too_old}"
+                            ) from None
                 except TRANSIENT:
                     pass
                 else:
@@ -256,9 +284,27 @@ class AccountRunner:
                     await self.clock.sleep(delay)
             return net
 
+        async def confirm_flat() -> int:
+            return await read_flat(False)
+
+        async def settle_flat() -> int:
+            return await read_flat(True)
+
         expired: list[str] = []
 
-        async def on_rate_limit(error: RateLimited) -> bool:
+        resent: list[str] = []
+
+        async def may_resend(error: BrokerError) -> bool:
+            """A step not carried out: sent again while the signal is young enough (after a
+            rate-limit cooldown; at most twice for an order the broker never showed)."""
+            if isinstance(error, NotPlaced):
+                age = past_age(job.received_at, self.clock.now(), self.max_age_secs)
+                if age is not None or len(resent) >= 2:
+                    return False
+                resent.append(str(error))
+                log.warning("an order the broker never showed is sent again", error=str(error))
+                return True
+            assert isinstance(error, RateLimited)
             why = await self._wait_cooldown(job, error)
             if why is not None:
                 expired.append(why)
@@ -274,7 +320,8 @@ class AccountRunner:
             next_seq,
             confirm_flat,
             self.clock.sleep,
-            on_rate_limit,
+            may_resend,
+            settle_flat,
         )
         if result.ok:
             return Outcome("done", None, plan_json, result.summary)

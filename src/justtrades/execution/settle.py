@@ -7,7 +7,9 @@ recorded as what the broker shows.
 - an order the broker does not show, after successful look-ups: it never reached the broker
   (the process stopped between its write-ahead record and the request): `failed`, "not at the
   broker"; the trader can then be run again, nothing can be doubled;
-- a flatten (no client order id): `ok` when the position is flat, else it stays `unknown`;
+- a flatten (no client order id): `ok` when the position is flat; `failed` when it is still
+  open (the liquidation did not happen; a flatten means "be flat", so running its trader
+  again from that position can never double it);
 - a broker that cannot be asked: the call stays `unknown` and is reported in /status.
 
 Recovery (recovery.py) runs after this, so it sees the settled outcomes.
@@ -80,7 +82,10 @@ async def settle_flatten(broker: Broker, account_id: str, symbol: str) -> Settle
         return None
     if position.net_pos == 0:
         return Settled("ok", {"net_pos": 0, "found_by": "position, at restart"}, None)
-    return None
+    # Still open, seconds after the old process sent it: the liquidation did not happen. A
+    # flatten's effect is "be flat", so the trader may run again from this position.
+    found = {"net_pos": position.net_pos, "found_by": "position, at restart"}
+    return Settled("failed", found, "the position is still open after a restart: not done")
 
 
 async def settle_at_restart(

@@ -32,7 +32,8 @@ class SignalStatus(StrEnum):
     DUPLICATE = "duplicate"
     FAILED = "failed"
     IGNORED = "ignored"  # the strategy was disabled
-    INTERRUPTED = "interrupted"  # executing when the process stopped: reconcile, never replay
+    INTERRUPTED = "interrupted"  # stopped while executing and too old to resume: reconcile
+    SKIPPED = "skipped"  # every trader was blocked (a filter, disabled before its turn)
 
 
 class ExecutionStatus(StrEnum):

@@ -77,3 +77,27 @@ async def test_a_trader_whose_orders_never_reached_the_broker_runs_again_after_t
         await s.commit()
     [second] = await restart(session_factory, clock)
     assert second.skip_traders == frozenset() and second.prior == ()  # it runs again
+
+
+async def test_a_reversal_cut_off_after_its_flatten_resumes_from_the_brokers_position(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from sqlmodel import select
+
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        rows.signal.status, rows.signal.received_at = "executing", clock.now()
+        rows.signal.intent = parse_signal(b"sell MNQ1!", "text/plain").model_dump(mode="json")
+        rows.execution.status = "running"
+        call = rows.broker_call  # the flatten is done; the entry was never sent
+        call.outcome, call.endpoint, call.request = "ok", "flatten", {"step": "1/2"}
+        await s.commit()
+        execution_id = rows.execution.id
+    [job] = await restart(session_factory, clock)
+    assert job.skip_traders == frozenset() and job.prior == ()  # the trader runs again
+    async with session_factory() as s:
+        [old] = (await s.execute(select(Execution).where(Execution.id == execution_id))).scalars()
+        assert old.status == "failed" and "resumes from the broker's position" in (old.error or "")
+    [again] = await restart(session_factory, clock)  # and again after a second restart
+    assert again.skip_traders == frozenset()

@@ -89,7 +89,7 @@ async def test_metrics_after_a_webhook_and_a_trade(service: Service) -> None:
     assert value(signals, "jt_signals_total", status="done") == 1
 
     assert value(metrics["jt_signal_queue_depth"], "jt_signal_queue_depth") == 0
-    assert value(metrics["jt_tasks"], "jt_tasks", state="running") == 2  # dispatcher, writer
+    assert value(metrics["jt_tasks"], "jt_tasks", state="running") == 3  # dispatcher, ...
     assert "process_cpu_seconds" in metrics and "process_resident_memory_bytes" in metrics
     assert "python_info" in metrics and "python_gc_collections" in metrics
 
@@ -154,6 +154,7 @@ async def test_status_without_a_key_shows_component_health_only(service: Service
     assert body["workers"]["dispatcher"] == "running" and body["workers"]["accepting_signals"]
     assert body["tasks"]["list"] == [
         {"name": "db-writer", "state": "running", "restarts": 0},
+        {"name": "outcome-settler", "state": "running", "restarts": 0},
         {"name": "signal-dispatcher", "state": "running", "restarts": 0},
     ]
     text = answer.text
@@ -209,6 +210,7 @@ async def test_status_detail_for_an_admin(service: Service, clock: FakeClock) ->
     assert [f["error"] for f in detail["recent_failures"]] == ["timed out"]
     assert [(t["name"], t["last_error"]) for t in detail["tasks"]] == [
         ("db-writer", None),
+        ("outcome-settler", None),
         ("signal-dispatcher", None),
     ]
     assert "password" not in answer.text and "credentials" not in answer.text
@@ -254,7 +256,7 @@ async def test_a_crashed_dispatcher_accepts_while_restarting_and_trades_after(
         degraded = await anonymous.get("/status")
     assert degraded.status_code == 503
     assert degraded.json()["workers"]["accepting_signals"] is True
-    assert degraded.json()["tasks"]["list"][1] == {
+    assert degraded.json()["tasks"]["list"][2] == {
         "name": "signal-dispatcher",
         "state": "restarting",
         "restarts": 1,
@@ -268,6 +270,6 @@ async def test_a_crashed_dispatcher_accepts_while_restarting_and_trades_after(
     assert 0.5 <= held.sleeps[0] <= 0.6  # the first backoff
     async with httpx.AsyncClient(base_url=service.base_url) as anonymous:
         status = await anonymous.get("/status")
-    assert status.status_code == 200 and status.json()["tasks"]["list"][1]["restarts"] == 1
+    assert status.status_code == 200 and status.json()["tasks"]["list"][2]["restarts"] == 1
     metrics = await scrape(service)
     assert value(metrics["jt_tasks"], "jt_tasks", state="restarting") == 0  # named, not gone

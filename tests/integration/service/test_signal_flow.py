@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlmodel import select
 
 from justtrades.clock import FakeClock
 from justtrades.sim.runner import SimServer
@@ -365,3 +366,72 @@ async def test_traders_come_from_memory_and_a_saved_change_applies_to_the_next_s
     positions = await service.positions()
     assert positions[one["account_id"]]["net_pos"] == 4  # the new multiplier
     assert positions[three["account_id"]]["net_pos"] == 3
+
+
+async def test_an_outcome_left_unknown_is_settled_later_and_the_records_corrected(
+    service: Service, clock: FakeClock
+) -> None:
+    """The broker could not be asked while the trade ran (say a long rate-limit cooldown):
+    the order call ended `unknown`, its execution and signal `failed`. Once the broker
+    answers, the late settler finds the order and corrects all three."""
+    from justtrades.admin import connection_spec
+    from justtrades.brokers.base import OrderRequest, Side
+    from justtrades.instruments import resolve
+    from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
+
+    assert service.server is not None
+    svc = service.server.app.state.services
+    r = await service.fire({"action": "buy", "ticker": "MNQ1!", "comment": "late"})
+    signal_id = r.json()["signal_id"]
+    await eventually(lambda: service.finished(signal_id))
+    mnq = resolve("MNQ1!", clock.now().date()).name
+    async with svc.sessions() as s:
+        account = await s.get(Account, service.accounts[0]["id"])
+        assert account is not None
+        conn = await s.get(BrokerConnection, account.connection_id)
+        assert conn is not None
+        broker = svc.registry.get(connection_spec(conn))
+        await broker.place_order(
+            OrderRequest(account.broker_account_id, mnq, Side.BUY, 1, "jt-late-1")
+        )
+        signal = await s.get(Signal, signal_id)
+        assert signal is not None
+        signal.status, signal.status_reason = "failed", "1 of 3 traders failed"
+        execution = Execution(
+            signal_id=signal_id,
+            trader_id=service.traders[0]["id"],
+            account_id=account.id,
+            symbol=mnq,
+            status="failed",
+            error="step 1 unknown: rate limited",
+            created_at=clock.now(),
+        )
+        s.add(execution)
+        await s.flush()
+        s.add(
+            BrokerCall(
+                execution_id=execution.id,
+                seq=2,
+                endpoint="place_order",
+                client_order_id="jt-late-1",
+                request={"symbol": mnq, "step": "1/1"},
+                outcome="unknown",
+                error="UnknownOutcome: HTTP 429",
+                started_at=clock.now(),
+            )
+        )
+        others = (
+            await s.execute(select(Execution).where(Execution.signal_id == signal_id))
+        ).scalars()
+        for other in others:  # the first run's executions (this test's own row aside)
+            if other.id != execution.id and other.account_id == account.id:
+                await s.delete(other)
+        await s.commit()
+    assert await svc.engine.late.once() == 1
+    fixed = await service.signal(signal_id)
+    assert fixed["status"] == "done", fixed
+    [mine] = [e for e in fixed["executions"] if e["account_id"] == account.id]
+    assert mine["status"] == "done"
+    assert mine["broker_calls"][0]["outcome"] == "ok"
+    assert "settled later" in mine["broker_calls"][0]["error"]
+    assert await svc.engine.late.once() == 0  # settled once

@@ -16,6 +16,7 @@ from justtrades.brokers.base import (
     OrderReport,
     OrderType,
     Position,
+    RateLimited,
     Side,
     UnknownOutcome,
 )
@@ -140,12 +141,12 @@ async def test_a_read_is_retried_after_transient_failures_each_attempt_recorded(
     assert clock.sleeps == [0.1, 0.3]
 
 
-async def test_a_read_gives_up_after_three_retries() -> None:
+async def test_a_read_gives_up_after_five_retries() -> None:
     clock, log = FakeClock(), ListLog()
     read = FlakyReads(10, BrokerUnavailable("timeout"))
     _, error, next_seq = await read_with_retries(log, 1, "get_position", {}, read, clock.sleep)
-    assert isinstance(error, BrokerUnavailable) and read.calls == 4 and next_seq == 5
-    assert clock.sleeps == [0.1, 0.3, 0.9]
+    assert isinstance(error, BrokerUnavailable) and read.calls == 6 and next_seq == 7
+    assert clock.sleeps == [0.1, 0.3, 0.9, 2.0, 4.0]
 
 
 async def test_a_definitive_failure_is_not_retried() -> None:
@@ -213,14 +214,42 @@ async def test_an_unknown_bracket_is_looked_up_and_recorded_as_the_broker_shows_
     assert clock.sleeps == [0.5, 1.0]
 
 
-async def test_an_unknown_bracket_not_found_stays_unknown_and_is_never_resent() -> None:
+async def test_an_unknown_bracket_never_found_is_recorded_not_placed_and_never_resent() -> None:
     clock, log = FakeClock(), ListLog()
     broker = UnsureBroker(visible_after=None)
     result = await run_unsure(broker, clock, log)
-    assert not result.ok and "unknown" in result.summary
+    assert not result.ok and "never placed" in result.summary
     assert broker.sent == ["flatten", "bracket Sell 1"]
-    assert log.calls[-1] == ("place_bracket", "unknown") and broker.lookups == 3
-    assert clock.sleeps == [0.5, 1.0, 2.0]  # bounded
+    assert log.calls[-1] == ("place_bracket", "failed") and broker.lookups == 5
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 8.0]  # bounded
+
+
+class BlindBroker(UnsureBroker):
+    """Its look-ups fail: first a rate-limit cooldown, then 5xx every time."""
+
+    def __init__(self) -> None:
+        super().__init__(visible_after=None)
+        self.cooled = False
+
+    async def find_order(self, account_id: str, client_order_id: str) -> OrderReport | None:
+        self.lookups += 1
+        if not self.cooled:
+            self.cooled = True
+            raise RateLimited(15, "cooling down")
+        raise BrokerUnavailable("GET /order/list: HTTP 500")
+
+
+async def test_a_lookup_waits_out_a_cooldown_and_an_unanswered_one_stays_unknown() -> None:
+    clock, log = FakeClock(), ListLog()
+    broker = BlindBroker()
+    result = await run_unsure(broker, clock, log)
+    assert not result.ok and "unknown" in result.summary
+    assert log.calls[-1] == ("place_bracket", "unknown")  # the broker never told: unknown
+    # the cooldown, then each failed look-up retried soon (3 times) before the next wait,
+    # until the 60 s budget is spent
+    assert clock.sleeps[:8] == [0.5, 15, 0.5, 0.2, 0.4, 0.8, 1.0, 0.2]
+    assert 50 <= sum(clock.sleeps) <= 60
+    assert broker.sent == ["flatten", "bracket Sell 1"]
 
 
 async def test_an_unknown_flatten_is_settled_by_the_position() -> None:

@@ -7,7 +7,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-from justtrades.brokers.base import BracketAck, BracketRequest, RateLimited
+from justtrades.brokers.base import BracketAck, BracketRequest, RateLimited, UnknownOutcome
 from justtrades.brokers.paper import PaperBroker
 from justtrades.brokers.registry import ConnectionSpec
 from justtrades.clock import FakeClock
@@ -93,7 +93,7 @@ async def test_a_cooldown_longer_than_the_signal_may_wait_expires_it_with_the_re
     status = await runner.run(
         job, tj, Lanes().ticket(("a",)), FanOutTiming(clock, Metrics(), job.received_at)
     )
-    assert status == "skipped"
+    assert status == "expired"  # the execution is skipped, for its age
     [execution] = store.executions.values()
     assert execution.status == "skipped"
     assert "cooling down for 60 s" in (execution.error or "") and "expired" in (
@@ -147,3 +147,43 @@ async def test_a_trader_disabled_while_its_signal_waited_for_its_turn_is_not_tra
     [execution] = store.executions.values()
     assert "disabled or removed" in (execution.error or "")
     assert asked == [(job.strategy_id, tj.trader_id)] and not store.calls
+
+
+class Lost(PaperBroker):
+    """The first bracket's request is lost on the way: nothing placed, no answer."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.sent = 0
+
+    async def place_bracket(self, request: BracketRequest) -> BracketAck:
+        self.sent += 1
+        if self.sent == 1:
+            raise UnknownOutcome("POST /orderStrategy/startorderstrategy: no answer")
+        return await super().place_bracket(request)
+
+
+async def test_an_order_the_broker_never_showed_is_sent_again_once_and_trades_once() -> None:
+    clock = FakeClock()
+    broker = Lost(clock)
+    store, runner, job, tj = await setup(clock, broker)
+    timing = FanOutTiming(clock, Metrics(), job.received_at)
+    assert await runner.run(job, tj, Lanes().ticket(("a",)), timing) == "done"
+    [execution] = store.executions.values()
+    calls = [(c.endpoint, c.outcome) for c in store.calls_of(execution.id or 0)]
+    assert calls == [("get_position", "ok"), ("place_bracket", "failed"), ("place_bracket", "ok")]
+    first, second = store.calls_of(execution.id or 0)[1:]
+    assert "never placed" in (first.error or "")
+    assert first.client_order_id != second.client_order_id  # a new id for the new request
+    position = await broker.get_position(tj.broker_account_id, tj.contract.name)
+    assert position.net_pos == 1 and broker.sent == 2
+
+
+def test_a_signal_ends_skipped_when_blocked_and_expired_only_when_too_old() -> None:
+    from justtrades.execution.dispatcher import signal_verdict
+
+    assert signal_verdict(["expired", "expired"])[0] == "expired"
+    assert signal_verdict(["skipped", "expired"])[0] == "skipped"
+    assert signal_verdict(["skipped"])[0] == "skipped"
+    assert signal_verdict(["done", "skipped"])[0] == "done"
+    assert signal_verdict(["done", "failed", "expired"]) == ("failed", "1 of 3 traders failed")

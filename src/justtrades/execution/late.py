@@ -1,0 +1,155 @@
+"""Unknown outcomes settled late: an order call whose outcome stayed `unknown` when its
+execution ended (the broker could not be asked in time: a long rate-limit cooldown, a broker
+down) is looked up again every `interval_secs` (on the injected clock) for an hour. When the
+broker answers, the call is recorded as it shows, and its execution and signal are corrected:
+an execution whose every step turns out to be at the broker is `done`, and a signal whose every
+execution is done is `done`. Nothing is ever sent here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from justtrades.admin import connection_spec
+from justtrades.brokers.registry import BrokerRegistry
+from justtrades.clock import Clock
+from justtrades.execution.dispatcher import signal_verdict
+from justtrades.execution.recovery import SUPERSEDED
+from justtrades.execution.runner import verdict
+from justtrades.execution.settle import READ_ENDPOINTS, Settled, settle_flatten, settle_order
+from justtrades.logs import get_logger
+from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
+
+log = get_logger("justtrades.late")
+
+LATE_INTERVAL_SECS = 10.0
+LATE_HORIZON_SECS = 3600.0  # after that, an unknown call is left to reconciliation
+
+
+def _steps(calls: list[BrokerCall]) -> int | None:
+    for call in calls:
+        step = str((call.request or {}).get("step", ""))
+        if "/" in step and step.split("/")[1].isdigit():
+            return int(step.split("/")[1])
+    return None
+
+
+def signal_status(executions: list[Execution]) -> tuple[str, str]:
+    """A finished signal's status from its executions (superseded ones left out)."""
+    live = [e for e in executions if e.result != SUPERSEDED]
+    return signal_verdict([verdict(e.status, e.error) for e in live])
+
+
+class LateSettler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: BrokerRegistry,
+        clock: Clock,
+        interval_secs: float = LATE_INTERVAL_SECS,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.sessions = sessions
+        self.registry = registry
+        self.clock = clock
+        self.interval_secs = interval_secs
+        # The cadence of the passes, in real time: a test clock whose sleep moves time would
+        # spin this loop and age every signal. What it decides uses the injected clock.
+        self.pause = pause
+        self.settled = 0  # calls settled so far (for tests and /status)
+
+    async def run(self) -> None:
+        while True:
+            await self.pause(self.interval_secs)
+            await self.once()
+
+    async def once(self) -> int:
+        """One pass over the open calls of ended executions; how many it settled."""
+        since = self.clock.now() - timedelta(seconds=LATE_HORIZON_SECS)
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(BrokerCall, Account, BrokerConnection)
+                    .join(Execution, col(Execution.id) == col(BrokerCall.execution_id))
+                    .join(Signal, col(Signal.id) == col(Execution.signal_id))
+                    .join(Account, col(Account.id) == col(Execution.account_id))
+                    .join(BrokerConnection, col(BrokerConnection.id) == col(Account.connection_id))
+                    .where(col(BrokerCall.outcome) == "unknown")
+                    .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+                    .where(col(BrokerCall.started_at) >= since)
+                    .where(col(Execution.status) != "running")
+                    .where(col(Signal.status).not_in(["accepted", "executing"]))
+                )
+            ).all()
+        count = 0
+        for call, account, conn in rows:
+            found = await self._look(call, account, conn)
+            if found is not None:
+                await self._record(call, found)
+                count += 1
+        self.settled += count
+        return count
+
+    async def _look(
+        self, call: BrokerCall, account: Account, conn: BrokerConnection
+    ) -> Settled | None:
+        try:
+            broker = self.registry.get(connection_spec(conn))
+            if call.client_order_id:
+                return await settle_order(
+                    broker,
+                    account.broker_account_id,
+                    call.client_order_id,
+                    self.clock.sleep,
+                    (0.0,),
+                )
+            symbol = str((call.request or {}).get("symbol", ""))
+            return await settle_flatten(broker, account.broker_account_id, symbol)
+        except Exception:
+            log.exception("late look-up failed", call_id=call.id)
+            return None
+
+    async def _record(self, call: BrokerCall, found: Settled) -> None:
+        async with self.sessions() as s:
+            row = await s.get(BrokerCall, call.id)
+            if row is None or row.outcome != "unknown":
+                return
+            row.outcome, row.response, row.finished_at = (
+                found.outcome,
+                found.response,
+                self.clock.now(),
+            )
+            row.error = f"{row.error or ''}; settled later: {found.error or found.outcome}"
+            execution = await s.get(Execution, row.execution_id)
+            assert execution is not None
+            calls = list(
+                (
+                    await s.execute(
+                        select(BrokerCall)
+                        .where(BrokerCall.execution_id == execution.id)
+                        .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+                        .order_by(col(BrokerCall.seq))
+                    )
+                ).scalars()
+            )
+            steps = _steps(calls)
+            ok = sum(1 for c in calls if c.outcome == "ok")
+            if calls[-1].outcome == "ok" and steps is not None and ok >= steps:
+                execution.status, execution.error = "done", None
+                execution.result = f"{ok} step(s) at the broker (the last settled later)"
+            else:
+                execution.error = f"{execution.error or ''} (settled later: {row.outcome})"
+            signal = await s.get(Signal, execution.signal_id)
+            if signal is not None:
+                executions = list(
+                    (await s.execute(select(Execution).where(Execution.signal_id == signal.id)))
+                    .scalars()
+                    .all()
+                )
+                signal.status, signal.status_reason = signal_status(executions)
+            await s.commit()
+        log.info("settled late", call_id=call.id, outcome=found.outcome)
