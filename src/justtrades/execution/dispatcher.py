@@ -13,8 +13,9 @@ import asyncio
 
 from justtrades.clock import Clock
 from justtrades.execution.intake import SignalJob, SignalQueue, StrategyCache
+from justtrades.execution.jobs import TraderJob
 from justtrades.execution.lanes import Lanes, Ticket
-from justtrades.execution.runner import AccountRunner, TraderJob
+from justtrades.execution.runner import AccountRunner
 from justtrades.execution.store import SignalStore
 from justtrades.execution.timing import FanOutTiming, Stages, past_age
 from justtrades.execution.traders import TraderCache, trader_jobs

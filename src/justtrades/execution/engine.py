@@ -30,9 +30,10 @@ from justtrades.execution.intake import (
 )
 from justtrades.execution.lanes import Lanes
 from justtrades.execution.late import LateSettler
+from justtrades.execution.overrides import alert_layer
 from justtrades.execution.recovery import recover_signals
 from justtrades.execution.runner import AccountRunner
-from justtrades.execution.settings import RiskSettings, alert_layer
+from justtrades.execution.settings import RiskSettings
 from justtrades.execution.settle import settle_at_restart
 from justtrades.execution.signal import SignalError, parse_signal
 from justtrades.execution.signal_values import storable

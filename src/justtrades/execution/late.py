@@ -18,9 +18,10 @@ from justtrades.admin import connection_spec
 from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
 from justtrades.execution.dispatcher import signal_verdict
+from justtrades.execution.jobs import verdict
+from justtrades.execution.lookups import Settled, settle_flatten, settle_order
 from justtrades.execution.recovery import SUPERSEDED
-from justtrades.execution.runner import verdict
-from justtrades.execution.settle import READ_ENDPOINTS, Settled, settle_flatten, settle_order
+from justtrades.execution.settle import READ_ENDPOINTS
 from justtrades.logs import get_logger
 from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
 

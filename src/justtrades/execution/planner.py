@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from justtrades.brokers.base import BracketLeg, Position, Side
-from justtrades.execution.settings import EffectiveSettings, price_distance, tp_leg_quantities
+from justtrades.execution.settings import EffectiveSettings
 from justtrades.execution.signal import Action, SignalIntent
+from justtrades.execution.sizing import price_distance, tp_leg_quantities
 from justtrades.instruments import Contract
 
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from justtrades.clock import Clock
 from justtrades.execution.intake import SignalJob, SignalQueue
-from justtrades.execution.runner import verdict
+from justtrades.execution.jobs import verdict
 from justtrades.execution.settle import READ_ENDPOINTS
 from justtrades.execution.signal import SignalIntent
 from justtrades.logs import get_logger

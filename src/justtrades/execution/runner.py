@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from justtrades.brokers.base import BrokerError, RateLimited
-from justtrades.brokers.registry import BrokerRegistry, ConnectionSpec
+from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
 from justtrades.execution import client_ids, planner
 from justtrades.execution.executor import (
-    SETTLE_BUDGET_SECS,
     TRANSIENT,
     FlatUnconfirmed,
-    NotPlaced,
     execute,
     read_with_retries,
 )
 from justtrades.execution.intake import SignalJob
+from justtrades.execution.jobs import Outcome, TraderJob, verdict
 from justtrades.execution.lanes import Ticket
+from justtrades.execution.lookups import SETTLE_BUDGET_SECS, NotPlaced
 from justtrades.execution.records import StoreCallLog
 from justtrades.execution.settings import EffectiveSettings
 from justtrades.execution.store import ExecutionRecord, SignalStore
@@ -37,34 +36,6 @@ log = get_logger("justtrades.runner")
 
 # Waits between the reads that confirm a flatten before a reversal's entry (about 3 s in all).
 CONFIRM_FLAT_DELAYS_SECS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.45)
-
-
-@dataclass(frozen=True)
-class TraderJob:
-    trader_id: int
-    account_id: int
-    broker_account_id: str
-    connection: ConnectionSpec
-    settings: EffectiveSettings | None
-    contract: Contract | None
-    problem: str | None  # why this trader cannot trade this signal
-    broker_key: tuple[str, ...] = ()  # the broker account itself, whatever row names it
-
-
-def verdict(status: str, error: str | None) -> str:
-    """What an execution's end means for its signal: a `skipped` one was either too old
-    (every such reason starts with "expired") or blocked."""
-    if status == "skipped" and (error or "").startswith("expired"):
-        return "expired"
-    return status
-
-
-@dataclass
-class Outcome:
-    status: str  # done | failed | skipped
-    error: str | None = None
-    plan: dict[str, Any] | None = None
-    result: str | None = None
 
 
 class AccountRunner:
@@ -330,4 +301,4 @@ class AccountRunner:
         return Outcome("failed", result.summary, plan_json, result.summary)
 
 
-__all__ = ["AccountRunner", "BrokerError", "Outcome", "TraderJob"]
+__all__ = ["AccountRunner", "BrokerError", "Outcome", "TraderJob", "verdict"]

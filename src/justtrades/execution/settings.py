@@ -15,9 +15,8 @@ a refused combination raises `SettingsConflict` (also a `ValueError`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from datetime import date, time
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,13 +26,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
 )
 
-from justtrades.instruments import InstrumentSpec, UnknownInstrument, resolve
+from justtrades.execution.windows import TimeWindow
+from justtrades.instruments import UnknownInstrument, resolve
 
 MAX_CONTRACTS = 100_000  # bound on any contract count a setting holds
 MAX_AMOUNT = Decimal(10) ** 9  # bound on any tick/point/dollar/percent amount
@@ -83,66 +79,6 @@ Ticker = Annotated[
     StringConstraints(strip_whitespace=True, to_upper=True, max_length=32),
     AfterValidator(_check_ticker),
 ]
-
-
-# --- time windows ----------------------------------------------------------------------------
-
-_CLOCK_12H = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?$", re.IGNORECASE)
-_CLOCK_24H = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$")
-
-
-def parse_clock(text: str) -> str:
-    """`"8:45 AM"` -> `"08:45"`, `"3:00 PM"` -> `"15:00"`, `"12:00 AM"` -> `"00:00"`,
-    `"13:45"` -> `"13:45"`. Raises ValueError for anything else."""
-    value = text.strip()
-    if m := _CLOCK_12H.match(value):
-        hour, minute = int(m.group(1)), int(m.group(2) or 0)
-        if not 1 <= hour <= 12:
-            raise ValueError(f"{text!r}: a 12-hour time has an hour from 1 to 12")
-        hour = hour % 12 + (12 if m.group(3).lower() == "p" else 0)
-    elif m := _CLOCK_24H.match(value):
-        hour, minute = int(m.group(1)), int(m.group(2))
-        if hour > 23:
-            raise ValueError(f"{text!r}: a 24-hour time has an hour from 0 to 23")
-    else:
-        raise ValueError(f"{text!r} is not a time: write it as '8:45 AM' or '13:45'")
-    if minute > 59:
-        raise ValueError(f"{text!r}: minutes go from 00 to 59")
-    return f"{hour:02d}:{minute:02d}"
-
-
-class TimeWindow(BaseModel):
-    """A time-of-day window in the owner's time zone; `start > stop` crosses midnight."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start: str = Field(description="Opens at, '8:45 AM' or '13:45'; stored as 24 h 'HH:MM'.")
-    stop: str = Field(description="Closes at (exclusive); before start = crosses midnight.")
-    enabled: bool = Field(default=True, description="A disabled window is ignored.")
-
-    @field_validator("start", "stop", mode="before")
-    @classmethod
-    def _clock(cls, value: object) -> str:
-        if not isinstance(value, str):
-            raise ValueError("a time is a string such as '8:45 AM' or '13:45'")
-        return parse_clock(value)
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> TimeWindow:
-        if self.start == self.stop:
-            raise ValueError(f"start and stop are both {self.start}: the window is empty")
-        return self
-
-    @property
-    def crosses_midnight(self) -> bool:
-        return self.start > self.stop
-
-    def contains(self, moment: time) -> bool:
-        """True when `moment` (local wall time) is in [start, stop), across midnight too."""
-        now = f"{moment.hour:02d}:{moment.minute:02d}"
-        if self.crosses_midnight:
-            return now >= self.start or now < self.stop
-        return self.start <= now < self.stop
 
 
 # --- take-profit legs ----------------------------------------------------------------------------
@@ -371,160 +307,3 @@ def effective_settings(
         values["opposite_signal"] = "ignore" if merged.dca_enabled else "reverse"
     values["multiplier"] = multiplier
     return EffectiveSettings.model_validate(values)
-
-
-# --- alert overrides -----------------------------------------------------------------------------
-
-_AMOUNT: TypeAdapter[Decimal] = TypeAdapter(Amount)
-_FLAG: TypeAdapter[bool] = TypeAdapter(bool)
-
-
-def _alert_value(fields: Mapping[str, object], *keys: str) -> tuple[str, object] | None:
-    """The first key whose value is present and not blank (SPEC §4: first non-empty wins)."""
-    for key in keys:
-        value = fields.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        return key, value
-    return None
-
-
-def _parse(adapter: TypeAdapter[Any], key: str, value: object) -> Any:
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as exc:
-        raise ValueError(f"{key}: {exc.errors()[0]['msg']} (got {value!r})") from None
-
-
-def alert_layer(fields: Mapping[str, object]) -> RiskSettings:
-    """The settings an alert overrides (SPEC §4); other keys (risk_dollars, ...) are ignored.
-
-    tp_ticks/tp and tp_dollars: one TP for the whole position (trim 100 %); 0 = no TP.
-    sl_ticks/sl and sl_dollars: the stop distance; 0 = no stop. trail: trailing or fixed stop.
-    trail_trigger, trail_freq: as named. breakeven, breakeven_offset: break_even_enabled and
-    break_even_offset. A missing, None or blank key is not set. Raises ValueError for a bad value
-    or for both a ticks and a dollars amount.
-    """
-    out: dict[str, Any] = {}
-    for kind in ("tp", "sl"):
-        in_ticks = _alert_value(fields, f"{kind}_ticks", kind)
-        in_dollars = _alert_value(fields, f"{kind}_dollars")
-        if in_ticks and in_dollars:
-            raise ValueError(f"give {in_ticks[0]} or {in_dollars[0]}, not both")
-        given, units = (in_ticks, "ticks") if in_ticks else (in_dollars, "dollars")
-        if given is None:
-            continue
-        amount: Decimal = _parse(_AMOUNT, *given)
-        if kind == "tp":
-            out["tp_targets"] = [{"ticks": amount, "trim": 100}] if amount > 0 else []
-            out["tp_units"] = units
-            out["trim_units"] = "percent"
-        else:
-            out["sl_enabled"] = amount > 0
-            out["sl_amount"] = amount
-            out["sl_units"] = units
-    if trail := _alert_value(fields, "trail"):
-        out["sl_type"] = "trailing" if _parse(_FLAG, *trail) else "fixed"
-    for key, name in (
-        ("trail_trigger", "trail_trigger"),
-        ("trail_freq", "trail_freq"),
-        ("breakeven_offset", "break_even_offset"),
-    ):
-        if given := _alert_value(fields, key):
-            out[name] = _parse(_AMOUNT, *given)
-    if breakeven := _alert_value(fields, "breakeven"):
-        out["break_even_enabled"] = _parse(_FLAG, *breakeven)
-    return RiskSettings.model_validate(out)
-
-
-# --- distances and leg sizes ---------------------------------------------------------------------
-
-
-def _round_half_up(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def distance_ticks(
-    amount: Decimal, units: str, spec: InstrumentSpec, entry_price: Decimal | None
-) -> int:
-    """A TP/SL amount in `units` as a whole number of ticks (half a tick rounds up; at least
-    one tick when amount > 0).
-
-    ticks: the amount; points: amount / tick_size; dollars (per contract): amount / tick_value;
-    percent: entry_price x amount / 100, in ticks (entry_price required).
-    """
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"a distance is a finite amount >= 0, got {amount}")
-    if units not in ("ticks", "points", "dollars", "percent"):
-        raise ValueError(f"unknown units {units!r}: ticks, points, dollars or percent")
-    if amount == 0:
-        return 0
-    if units == "ticks":
-        raw = amount
-    elif units == "points":
-        raw = amount / spec.tick_size
-    elif units == "dollars":
-        raw = amount / spec.tick_value
-    else:  # percent
-        if entry_price is None or not entry_price.is_finite() or entry_price <= 0:
-            raise ValueError("a percent distance needs the entry price")
-        raw = entry_price * amount / 100 / spec.tick_size
-    return max(1, _round_half_up(raw))
-
-
-def price_distance(
-    amount: Decimal, units: str, spec: InstrumentSpec, entry_price: Decimal | None
-) -> Decimal:
-    """The same distance in price points, on the instrument's tick grid.
-
-    MNQ (tick 0.25, $0.50): 20 ticks -> 5.00; 5 points -> 5.00; $10 -> 20 ticks -> 5.00;
-    0.1 % of 20000 -> 20.00. ES ($12.50): $30 -> 2.4 ticks -> 2 ticks -> 0.50.
-    """
-    return spec.tick_size * distance_ticks(amount, units, spec, entry_price)
-
-
-def tp_leg_quantities(
-    total: int, targets: Sequence[TpTarget], trim_units: str, multiplier: Decimal
-) -> list[int]:
-    """Contracts per take-profit leg for a position of `total` (SPEC §6).
-
-    Contracts mode: `min(max(1, round(trim x multiplier)), remaining)`; percent mode:
-    `max(1, round(total x trim / 100))` capped at the remaining quantity (the multiplier is
-    already in `total`). The last leg takes what remains; rounding is half up. Legs never sum
-    past the position: once it is used up, the later legs get 0 and are dropped, so the result
-    is a prefix of `targets` (result[i] belongs to targets[i]) and sums to `total` when
-    `targets` is not empty.
-
-    >>> c = lambda *trims: [TpTarget(ticks=Decimal(10), trim=Decimal(t)) for t in trims]
-    >>> tp_leg_quantities(3, c(1, 1, 1), "contracts", Decimal(1))
-    [1, 1, 1]
-    >>> tp_leg_quantities(15, c(1, 1, 1), "contracts", Decimal(5))  # not 1, 1, 13
-    [5, 5, 5]
-    >>> tp_leg_quantities(2, c(50, 50), "percent", Decimal(1))
-    [1, 1]
-    >>> tp_leg_quantities(7, c(100), "percent", Decimal(1))
-    [7]
-    >>> tp_leg_quantities(2, c(1, 1, 1), "contracts", Decimal(1))  # third leg dropped
-    [1, 1]
-    """
-    if total < 0:
-        raise ValueError(f"position size must be >= 0, got {total}")
-    if trim_units not in ("contracts", "percent"):
-        raise ValueError(f"unknown trim_units {trim_units!r}: contracts or percent")
-    if not multiplier.is_finite() or multiplier <= 0:
-        raise ValueError(f"multiplier must be > 0, got {multiplier}")
-    sizes: list[int] = []
-    remaining = total
-    for i, target in enumerate(targets):
-        if remaining <= 0:
-            break
-        if i == len(targets) - 1:
-            qty = remaining
-        elif trim_units == "contracts":
-            qty = max(1, _round_half_up(target.trim * multiplier))
-        else:
-            qty = max(1, _round_half_up(total * target.trim / 100))
-        qty = min(qty, remaining)
-        sizes.append(qty)
-        remaining -= qty
-    return sizes

@@ -18,19 +18,19 @@ Recovery (recovery.py) runs after this, so it sees the settled outcomes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from justtrades.admin import connection_spec
-from justtrades.brokers.base import Broker, BrokerError
 from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
-from justtrades.execution.executor import NOT_LIVE
+from justtrades.execution.lookups import (
+    RESTART_LOOKUP_DELAYS_SECS,
+    settle_flatten,
+    settle_order,
+)
 from justtrades.logs import get_logger
 from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
 
@@ -38,54 +38,6 @@ log = get_logger("justtrades.settle")
 
 READ_ENDPOINTS = ("get_position", "get_positions", "list_orders", "find_order", "list_fills")
 # Waits before each look-up at restart: the old process is gone, what it sent has landed.
-RESTART_LOOKUP_DELAYS_SECS = (0.0, 0.5, 1.0)
-NOT_AT_BROKER = "not at the broker after a restart (looked up by client order id): never placed"
-
-
-@dataclass(frozen=True)
-class Settled:
-    outcome: str
-    response: dict[str, Any] | None
-    error: str | None
-
-
-async def settle_order(
-    broker: Broker,
-    account_id: str,
-    client_order_id: str,
-    sleep: Callable[[float], Awaitable[None]],
-    delays: tuple[float, ...] = RESTART_LOOKUP_DELAYS_SECS,
-) -> Settled | None:
-    """What the broker shows of one order; None when it could not be asked."""
-    looked = False
-    for delay in delays:
-        await sleep(delay)
-        try:
-            report = await broker.find_order(account_id, client_order_id)
-        except BrokerError as e:
-            log.warning("look-up failed", client_order_id=client_order_id, error=str(e))
-            continue
-        looked = True
-        if report is not None:
-            found = {"order_id": report.order_id, "status": report.status}
-            found["found_by"] = "client order id, at restart"
-            if report.status in NOT_LIVE:
-                return Settled("rejected", found, f"the broker shows it {report.status}")
-            return Settled("ok", found, None)
-    return Settled("failed", None, NOT_AT_BROKER) if looked else None
-
-
-async def settle_flatten(broker: Broker, account_id: str, symbol: str) -> Settled | None:
-    try:
-        position = await broker.get_position(account_id, symbol)
-    except BrokerError:
-        return None
-    if position.net_pos == 0:
-        return Settled("ok", {"net_pos": 0, "found_by": "position, at restart"}, None)
-    # Still open, seconds after the old process sent it: the liquidation did not happen. A
-    # flatten's effect is "be flat", so the trader may run again from this position.
-    found = {"net_pos": position.net_pos, "found_by": "position, at restart"}
-    return Settled("failed", found, "the position is still open after a restart: not done")
 
 
 async def settle_at_restart(

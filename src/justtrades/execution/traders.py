@@ -21,12 +21,12 @@ from sqlmodel import col, select
 from justtrades.admin import connection_spec
 from justtrades.brokers.registry import ConnectionSpec
 from justtrades.execution.intake import StrategyEntry
-from justtrades.execution.runner import TraderJob
+from justtrades.execution.jobs import TraderJob
+from justtrades.execution.overrides import alert_layer
 from justtrades.execution.settings import (
     EffectiveSettings,
     RiskSettings,
     SettingsConflict,
-    alert_layer,
     effective_settings,
 )
 from justtrades.execution.signal import SignalIntent

@@ -259,7 +259,7 @@ async def test_a_signal_cut_off_before_any_order_is_run_again_and_one_after_is_n
     that had only read runs afresh."""
     from justtrades.admin import connection_spec
     from justtrades.brokers.base import OrderRequest, Side
-    from justtrades.execution.settle import NOT_AT_BROKER
+    from justtrades.execution.lookups import NOT_AT_BROKER
     from justtrades.instruments import resolve
     from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
     from justtrades.models.db import create_engine, session_factory

@@ -13,23 +13,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from justtrades.execution import settings as settings_module
+from justtrades.execution.overrides import alert_layer
 from justtrades.execution.settings import (
     DEFAULTS,
     SETTING_NAMES,
     EffectiveSettings,
     RiskSettings,
     SettingsConflict,
-    TimeWindow,
     TpTarget,
-    alert_layer,
     check_combination,
-    distance_ticks,
     effective_settings,
     merge,
-    parse_clock,
-    price_distance,
-    tp_leg_quantities,
 )
+from justtrades.execution.sizing import distance_ticks, price_distance, tp_leg_quantities
+from justtrades.execution.windows import TimeWindow, parse_clock
 from justtrades.instruments import spec_for
 
 D = Decimal
@@ -627,6 +624,10 @@ def test_tp_legs_bad_input(total: int, units: str, multiplier: str) -> None:
 
 
 def test_docstring_examples_hold() -> None:
-    result = doctest.testmod(settings_module, raise_on_error=False)
-    assert result.attempted > 0
-    assert result.failed == 0
+    from justtrades.execution import overrides, sizing
+
+    results = [
+        doctest.testmod(m, raise_on_error=False) for m in (settings_module, sizing, overrides)
+    ]
+    assert sum(r.attempted for r in results) > 0
+    assert sum(r.failed for r in results) == 0
