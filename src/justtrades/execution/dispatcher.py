@@ -90,7 +90,7 @@ class Dispatcher:
         task.add_done_callback(self.running.discard)
 
     def _finish(self, job: SignalJob, status: str, reason: str) -> None:
-        if job.prior and status != "done":  # resumed after a restart: some had traded it
+        if (job.prior or job.resumed) and status != "done":  # some had traded it already
             status = "interrupted"
             reason += f"; {len(job.prior)} trader(s) had ended or placed orders before a restart"
         self._spawn(job, self.finish_signal(job.signal_id, status, reason, job.stages))
@@ -154,6 +154,8 @@ class Dispatcher:
             if isinstance(r, BaseException):
                 log.error("a trader's run raised", signal_id=job.signal_id, error=repr(r))
         status, text = signal_verdict([r if isinstance(r, str) else "failed" for r in results])
+        if job.resumed and status in ("expired", "skipped"):  # part of a plan had run
+            status, text = "interrupted", f"{text}; a plan cut off by a restart had begun"
         await self.finish_signal(job.signal_id, status, text)
 
     async def finish_signal(

@@ -25,7 +25,7 @@ from justtrades.brokers.base import (
     UnknownOutcome,
     outcome_of,
 )
-from justtrades.execution.lookups import NOT_LIVE, NotPlaced, flat_settler, order_settler
+from justtrades.execution.lookups import NOT_LIVE, flat_settler, order_settler
 from justtrades.execution.planner import Enter, Flatten, Plan
 
 
@@ -125,16 +125,17 @@ async def recorded(
     except BrokerError as e:
         error = f"{type(e).__name__}: {e}"
         if isinstance(e, UnknownOutcome) and settle is not None:
-            found = await settle()
+            try:
+                found = await settle()
+            except Exception:  # a look-up that broke: the outcome stays unknown, recorded
+                found = None
             latency = (time.perf_counter() - started) * 1000
             if found is not None and found.get("absent"):
-                shown = f"{error}; " + str(
-                    found.get("why")
-                    or f"not at the broker after {found.get('lookups')} look-ups by client "
-                    "order id: never placed"
-                )
-                await log.finished(call_id, "failed", None, shown, latency)
-                return None, NotPlaced(shown)
+                # Not shown after several look-ups: most likely never placed, but a broker
+                # may take a request late, so it stays unknown (settled late, never re-sent).
+                shown = f"{error}; not found after {found.get('lookups')} look-ups"
+                await log.finished(call_id, "unknown", None, shown, latency)
+                return None, e
             if found is not None and found.get("status") in NOT_LIVE:
                 shown = f"settled after {error}: the broker shows it {found['status']}"
                 await log.finished(call_id, "rejected", found, shown, latency)
@@ -192,7 +193,7 @@ async def execute(
     first_seq: int = 1,
     confirm_flat: Callable[[], Awaitable[int]] | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
-    may_resend: Callable[[BrokerError], Awaitable[bool]] | None = None,
+    may_resend: Callable[[RateLimited], Awaitable[bool]] | None = None,
     settle_flat: Callable[[], Awaitable[int]] | None = None,
 ) -> ExecutionResult:
     """Run the plan's steps in order; stop at the first failure. With `confirm_flat` (it
@@ -200,12 +201,11 @@ async def execute(
     follows a flatten is only sent once the broker shows the position closed: a liquidation
     acknowledged but not done must never leave the old position and the new one together.
 
-    A step that was not carried out may be sent again, under the next step number and a new
-    client order id, when `may_resend` answers True (it decides, waiting where it must): one
-    refused for a rate limit (the broker refuses a request with 429 unprocessed, and a
-    cooling-down client does not send it), or one whose answer was lost and that the broker,
-    asked again and again by its client order id, never showed (NotPlaced). One the broker may
-    have is never sent again."""
+    A step refused for a rate limit before it was sent (a cooling-down client sends nothing)
+    may be sent again, under the next step number and a new client order id, when
+    `may_resend` answers True (it waits out the cooldown, or answers False when the signal
+    would be too old). A step the broker may have (sent, its answer lost, even when look-ups
+    do not find it) is never sent again."""
     result = ExecutionResult(ok=True, summary=plan.note or "nothing to do")
 
     def settler(cid: str) -> Callable[[], Awaitable[dict[str, Any] | None]] | None:
@@ -289,8 +289,7 @@ async def execute(
                 _, error = await recorded(
                     log, seq, "place_order", cid, request, place_order, settle=settler(cid)
                 )
-        resendable = isinstance(error, RateLimited | NotPlaced)
-        if resendable and may_resend is not None and await may_resend(error):  # type: ignore[arg-type]
+        if isinstance(error, RateLimited) and may_resend is not None and await may_resend(error):
             continue  # the same step again, recorded under the next step number
         if error is not None:
             outcome = outcome_of(error)

@@ -110,6 +110,7 @@ class SignalJob:
     skip_traders: frozenset[int] = frozenset()
     skip_accounts: frozenset[int] = frozenset()  # and their accounts, whatever trader now
     prior: tuple[str, ...] = ()  # the statuses those traders' executions ended with
+    resumed: bool = False  # some trader's plan was cut off part way: it runs again
 
 
 class SignalQueue:

@@ -1,9 +1,11 @@
-"""Unknown outcomes settled late: an order call whose outcome stayed `unknown` when its
-execution ended (the broker could not be asked in time: a long rate-limit cooldown, a broker
-down) is looked up again every `interval_secs` (on the injected clock) for an hour. When the
-broker answers, the call is recorded as it shows, and its execution and signal are corrected:
-an execution whose every step turns out to be at the broker is `done`, and a signal whose every
-execution is done is `done`. Nothing is ever sent here."""
+"""Unknown outcomes settled late: an order call (with a client order id) whose outcome
+stayed `unknown` when its execution ended (the broker could not be asked in time: a long
+rate-limit cooldown, a broker down) is looked up again every `interval_secs` for an hour.
+When the broker shows it, the call is recorded as it shows, and its execution and signal are
+corrected: an execution whose every step turns out to be at the broker is `done`, and a
+`failed` signal whose every execution is done is `done` (an `interrupted` one is never
+touched). An order absent from LATE_ABSENT_PASSES passes is recorded never placed. Flattens
+(no client order id) are left to reconciliation. Nothing is ever sent here."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
 from justtrades.execution.dispatcher import signal_verdict
 from justtrades.execution.jobs import verdict
-from justtrades.execution.lookups import Settled, settle_flatten, settle_order
+from justtrades.execution.lookups import Settled, settle_order
 from justtrades.execution.recovery import SUPERSEDED
 from justtrades.execution.settle import READ_ENDPOINTS
 from justtrades.logs import get_logger
@@ -29,6 +31,9 @@ log = get_logger("justtrades.late")
 
 LATE_INTERVAL_SECS = 10.0
 LATE_HORIZON_SECS = 3600.0  # after that, an unknown call is left to reconciliation
+# Passes that must answer "not there" before an order is taken as never placed (a broker may
+# show a request late; at 10 s a pass this is more than a minute of absence).
+LATE_ABSENT_PASSES = 6
 
 
 def _steps(calls: list[BrokerCall]) -> int | None:
@@ -62,6 +67,7 @@ class LateSettler:
         # spin this loop and age every signal. What it decides uses the injected clock.
         self.pause = pause
         self.settled = 0  # calls settled so far (for tests and /status)
+        self._absent: dict[int, int] = {}  # call id -> passes that did not find it
 
     async def run(self) -> None:
         while True:
@@ -81,6 +87,9 @@ class LateSettler:
                     .join(BrokerConnection, col(BrokerConnection.id) == col(Account.connection_id))
                     .where(col(BrokerCall.outcome) == "unknown")
                     .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+                    # A flatten has no client order id, and today's position says nothing of
+                    # what one flatten did an hour ago: left to reconciliation.
+                    .where(col(BrokerCall.client_order_id).is_not(None))
                     .where(col(BrokerCall.started_at) >= since)
                     .where(col(Execution.status) != "running")
                     .where(col(Signal.status).not_in(["accepted", "executing"]))
@@ -98,21 +107,22 @@ class LateSettler:
     async def _look(
         self, call: BrokerCall, account: Account, conn: BrokerConnection
     ) -> Settled | None:
+        assert call.id is not None and call.client_order_id is not None
         try:
             broker = self.registry.get(connection_spec(conn))
-            if call.client_order_id:
-                return await settle_order(
-                    broker,
-                    account.broker_account_id,
-                    call.client_order_id,
-                    self.clock.sleep,
-                    (0.0,),
-                )
-            symbol = str((call.request or {}).get("symbol", ""))
-            return await settle_flatten(broker, account.broker_account_id, symbol)
+            found = await settle_order(
+                broker, account.broker_account_id, call.client_order_id, self.clock.sleep, (0.0,)
+            )
         except Exception:
             log.exception("late look-up failed", call_id=call.id)
             return None
+        if found is not None and found.outcome == "failed":  # answered, not there (yet?)
+            misses = self._absent[call.id] = self._absent.get(call.id, 0) + 1
+            if misses < LATE_ABSENT_PASSES:
+                return None
+            found = Settled("failed", None, f"not at the broker in {misses} look-ups: never placed")
+        self._absent.pop(call.id, None)
+        return found
 
     async def _record(self, call: BrokerCall, found: Settled) -> None:
         async with self.sessions() as s:
@@ -145,7 +155,7 @@ class LateSettler:
             else:
                 execution.error = f"{execution.error or ''} (settled later: {row.outcome})"
             signal = await s.get(Signal, execution.signal_id)
-            if signal is not None:
+            if signal is not None and signal.status == "failed":  # never undo interrupted
                 executions = list(
                     (await s.execute(select(Execution).where(Execution.signal_id == signal.id)))
                     .scalars()

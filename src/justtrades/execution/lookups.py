@@ -4,6 +4,7 @@ restart (settle.py) and late (late.py). Nothing here ever sends an order."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +24,6 @@ SETTLE_BUDGET_SECS = 60.0
 QUICK_RETRY_SECS = (0.2, 0.4, 0.8)  # after a look-up that failed, before the next delay
 
 
-class NotPlaced(BrokerError):
-    """Looked up by its client order id again and again, and the broker never showed it."""
-
-
 def order_settler(
     broker: Broker,
     account_id: str,
@@ -37,11 +34,19 @@ def order_settler(
 ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
     """Looks the order up by its client order id, after each delay (a broker may show an
     order a moment after it took it, and a look-up may fail: it is tried again, the last
-    delay repeating), waiting out a rate-limit cooldown, within `budget_secs` in all.
-    Returns what the broker shows; {"absent": True} once SETTLE_ANSWERS look-ups answered
-    without it; None when the broker could not tell in time."""
+    delay repeating), waiting out a rate-limit cooldown, within `budget_secs` in all (also
+    in real time, look-ups included). Returns what the broker shows; {"absent": True} once
+    SETTLE_ANSWERS look-ups answered without it (which does not prove it was never placed: a
+    broker may take a request late); None when the broker could not tell in time."""
 
     async def settle() -> dict[str, Any] | None:
+        try:
+            async with asyncio.timeout(budget_secs):
+                return await _settle()
+        except TimeoutError:
+            return None
+
+    async def _settle() -> dict[str, Any] | None:
         waited, answered, n, quick = 0.0, 0, 0, 0
         while True:
             delay = delays[min(n, len(delays) - 1)] if not quick else QUICK_RETRY_SECS[quick - 1]
@@ -92,16 +97,17 @@ def flat_settler(
             net = await confirm_flat()
         except BrokerError:
             return None
-        if net == 0:
-            return {"net_pos": 0, "found_by": "position"}
-        # Still open after the confirming reads: the liquidation did not happen (a flatten
-        # means "be flat": nothing was doubled, and the plan stops here).
-        return {"absent": True, "why": f"the position is still {net}: the flatten did not happen"}
+        # Still open after the confirming reads proves nothing (a liquidation may be slow, and
+        # a second one could reverse the position): the outcome stays unknown.
+        return {"net_pos": 0, "found_by": "position"} if net == 0 else None
 
     return settle
 
 
 RESTART_LOOKUP_DELAYS_SECS = (0.0, 0.5, 1.0)
+# At a restart a call is judged only once this long after it was sent (the broker has had
+# the time to take, fill or show what reached it).
+RESTART_MIN_AGE_SECS = 5.0
 NOT_AT_BROKER = "not at the broker after a restart (looked up by client order id): never placed"
 
 
@@ -138,14 +144,20 @@ async def settle_order(
     return Settled("failed", None, NOT_AT_BROKER) if looked else None
 
 
-async def settle_flatten(broker: Broker, account_id: str, symbol: str) -> Settled | None:
+async def settle_flatten(
+    broker: Broker, account_id: str, symbol: str, before: int | None = None
+) -> Settled | None:
+    """A flatten by the position: flat means it happened. At a restart (the sender is gone,
+    and the caller waited RESTART_MIN_AGE_SECS since it was sent), a position exactly as it
+    was read just before the flatten means it did not happen; anything else stays unknown."""
     try:
         position = await broker.get_position(account_id, symbol)
     except BrokerError:
         return None
     if position.net_pos == 0:
         return Settled("ok", {"net_pos": 0, "found_by": "position, at restart"}, None)
-    # Still open, seconds after the old process sent it: the liquidation did not happen. A
-    # flatten's effect is "be flat", so the trader may run again from this position.
-    found = {"net_pos": position.net_pos, "found_by": "position, at restart"}
-    return Settled("failed", found, "the position is still open after a restart: not done")
+    if before is not None and position.net_pos == before:
+        found = {"net_pos": position.net_pos, "found_by": "position, at restart"}
+        why = f"the position is still {before}, as before it, after a restart: not done"
+        return Settled("failed", found, why)
+    return None

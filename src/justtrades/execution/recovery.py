@@ -36,12 +36,17 @@ def _steps(e: Execution, requests: list[dict[str, Any] | None]) -> int | None:
 
 
 def _resolved(
-    e: Execution, calls: list[tuple[str, str]], requests: list[dict[str, Any] | None], now: datetime
+    e: Execution,
+    calls: list[tuple[str, str]],
+    requests: list[dict[str, Any] | None],
+    now: datetime,
+    can_resume: bool = True,
 ) -> bool:
     """An execution that was running, with orders at the broker: what its settled calls say
-    it did. True when its trader resumes: every order it sent is at the broker and the plan
-    had steps left (a reversal's flatten done, its entry never sent); the re-run plans from
-    the broker's position, so it sends what is left, never what was done."""
+    it did. True when its trader resumes: every order it sent is at the broker or was not
+    carried out, and the plan had steps left (a reversal's flatten done, its entry never
+    sent); the re-run plans from the broker's position, so it sends what is left, never what
+    was done."""
     steps = _steps(e, requests)
     e.finished_at = now
     open_calls = [n for n, (_, outcome) in enumerate(calls, 1) if outcome in ("sent", "unknown")]
@@ -54,7 +59,10 @@ def _resolved(
         )
     elif steps is not None and done >= steps and calls[-1][1] == "ok":
         e.status, e.result = "done", f"{done} step(s) carried out before a restart (settled)"
-    elif steps is not None and calls[-1][1] == "ok":
+    elif steps is not None and done and calls[-1][1] in ("ok", "failed") and can_resume:
+        # Every step it sent is at the broker or was not carried out (`failed` is never an
+        # order the broker may hold: not sent, or not there at restart): what is left is
+        # planned again from the broker's position.
         e.status, e.result = "failed", SUPERSEDED
         e.error = (
             f"interrupted by a restart after {done} of {steps} step(s), all at the broker; "
@@ -120,6 +128,8 @@ async def recover_signals(
             assert row.id is not None
             age = (now - row.received_at).total_seconds()
             kept: list[Execution] = []
+            resumed = False
+            fresh = age <= max_age_secs and row.intent is not None
             if row.status == "executing":
                 executions = (
                     (await s.execute(select(Execution).where(Execution.signal_id == row.id)))
@@ -135,8 +145,10 @@ async def recover_signals(
                     if e.status != "running":
                         kept.append(e)  # it had ended: never re-run
                     elif any(o in ("sent", "unknown", "ok") for _, o in own):
-                        if not _resolved(e, own, requests.get(e.id, []), now):
+                        if not _resolved(e, own, requests.get(e.id, []), now, fresh):
                             kept.append(e)
+                        else:
+                            resumed = True
                     elif own:  # its orders never reached the broker: the trader runs again
                         e.status, e.finished_at, e.result = "skipped", now, SUPERSEDED
                         e.error = "cut off by a restart; its orders never reached the broker"
@@ -169,6 +181,7 @@ async def recover_signals(
                     skip_traders=frozenset(e.trader_id for e in kept if e.trader_id is not None),
                     skip_accounts=frozenset(e.account_id for e in kept if e.account_id is not None),
                     prior=tuple(verdict(e.status, e.error) for e in kept),
+                    resumed=resumed,
                 )
             )
             log.info("signal recovered", signal_id=row.id, age_secs=round(age, 3), kept=len(kept))

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from justtrades.brokers.base import BrokerError, RateLimited
+from justtrades.brokers.base import BrokerError, BrokerUnavailable, RateLimited
 from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
 from justtrades.execution import client_ids, planner
@@ -23,7 +23,7 @@ from justtrades.execution.executor import (
 from justtrades.execution.intake import SignalJob
 from justtrades.execution.jobs import Outcome, TraderJob, verdict
 from justtrades.execution.lanes import Ticket
-from justtrades.execution.lookups import SETTLE_BUDGET_SECS, NotPlaced
+from justtrades.execution.lookups import SETTLE_BUDGET_SECS
 from justtrades.execution.records import StoreCallLog
 from justtrades.execution.settings import EffectiveSettings
 from justtrades.execution.store import ExecutionRecord, SignalStore
@@ -230,10 +230,11 @@ class AccountRunner:
             a flatten whose answer was lost), within the settlement budget instead: the truth
             is recorded whatever the signal's age, nothing is sent on it."""
             net: int = position.net_pos
-            waited = 0.0
+            waited, answered = 0.0, 0
             for delay in (*CONFIRM_FLAT_DELAYS_SECS, None):
                 try:
                     net = (await broker.get_position(tj.broker_account_id, contract.name)).net_pos
+                    answered += 1
                 except RateLimited as e:
                     if settling:
                         waited += e.retry_after_secs
@@ -253,29 +254,25 @@ class AccountRunner:
                         return 0
                 if delay is not None:
                     await self.clock.sleep(delay)
+            if not answered:  # never read: the position before the flatten proves nothing
+                raise BrokerUnavailable("the position could not be read after the flatten")
             return net
 
         async def confirm_flat() -> int:
             return await read_flat(False)
 
         async def settle_flat() -> int:
-            return await read_flat(True)
+            try:
+                async with asyncio.timeout(SETTLE_BUDGET_SECS):  # reads included
+                    return await read_flat(True)
+            except TimeoutError:
+                raise BrokerUnavailable("the position could not be read in time") from None
 
         expired: list[str] = []
 
-        resent: list[str] = []
-
-        async def may_resend(error: BrokerError) -> bool:
-            """A step not carried out: sent again while the signal is young enough (after a
-            rate-limit cooldown; at most twice for an order the broker never showed)."""
-            if isinstance(error, NotPlaced):
-                age = past_age(job.received_at, self.clock.now(), self.max_age_secs)
-                if age is not None or len(resent) >= 2:
-                    return False
-                resent.append(str(error))
-                log.warning("an order the broker never showed is sent again", error=str(error))
-                return True
-            assert isinstance(error, RateLimited)
+        async def may_resend(error: RateLimited) -> bool:
+            """A step the cooling-down client did not send: sent after the cooldown while the
+            signal is young enough."""
             why = await self._wait_cooldown(job, error)
             if why is not None:
                 expired.append(why)

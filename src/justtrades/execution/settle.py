@@ -28,6 +28,8 @@ from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
 from justtrades.execution.lookups import (
     RESTART_LOOKUP_DELAYS_SECS,
+    RESTART_MIN_AGE_SECS,
+    Settled,
     settle_flatten,
     settle_order,
 )
@@ -65,8 +67,32 @@ async def settle_at_restart(
     if not rows:
         return 0
 
+    async def before_flatten(call: BrokerCall) -> int | None:
+        """The position its execution read just before the flatten (None: not known)."""
+        async with sessions() as s:
+            read = (
+                await s.execute(
+                    select(BrokerCall.response)
+                    .where(BrokerCall.execution_id == call.execution_id)
+                    .where(BrokerCall.endpoint == "get_position", BrokerCall.outcome == "ok")
+                    .where(col(BrokerCall.seq) < call.seq)
+                    .order_by(col(BrokerCall.seq).desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        net = (read or {}).get("net_pos")
+        return int(net) if isinstance(net, int) else None
+
+    started = clock.monotonic()
+
     async def one(call: BrokerCall, account: Account, conn: BrokerConnection) -> bool:
         try:
+            # The old process is gone: whatever it sent has reached the broker or never will,
+            # once the broker has had the time to take it. Counted from this start, not from
+            # the call (a request may have been in flight for a long time before the stop).
+            waited = clock.monotonic() - started
+            if waited < RESTART_MIN_AGE_SECS:
+                await clock.sleep(RESTART_MIN_AGE_SECS - waited)
             broker = registry.get(connection_spec(conn))
             if call.client_order_id:
                 found = await settle_order(
@@ -74,13 +100,21 @@ async def settle_at_restart(
                 )
             else:
                 symbol = str((call.request or {}).get("symbol", ""))
-                found = await settle_flatten(broker, account.broker_account_id, symbol)
+                before = await before_flatten(call)
+                found = await settle_flatten(broker, account.broker_account_id, symbol, before)
         except Exception:
             log.exception("settlement failed", call_id=call.id)
-            return False
+            found = None
+        if found is not None and found.outcome == "failed" and call.outcome == "unknown":
+            # The live process judged it unknown after its own look-ups: a restart's look-up
+            # does not make it "never placed" (the late settler goes on looking).
+            found = None
         if found is None:
             log.warning("outcome still unknown after a restart", call_id=call.id)
-            return False
+            if call.outcome == "sent":  # say so in the record: unknown, never silent
+                found = Settled("unknown", None, "sent before a stop; not settled at restart")
+            else:
+                return False
         async with sessions() as s:
             await s.execute(
                 update(BrokerCall)
@@ -94,7 +128,7 @@ async def settle_at_restart(
             )
             await s.commit()
         log.info("settled at restart", call_id=call.id, outcome=found.outcome)
-        return True
+        return found.outcome != "unknown"
 
     tasks = [asyncio.ensure_future(one(c, a, k)) for c, a, k in rows]
     done, late = await asyncio.wait(tasks, timeout=timeout_secs)
@@ -103,4 +137,12 @@ async def settle_at_restart(
     if late:
         await asyncio.wait(late)
         log.warning("settlement at restart timed out", unsettled=len(late))
+        async with sessions() as s:  # never left `sent`: unknown, and why
+            await s.execute(
+                update(BrokerCall)
+                .where(col(BrokerCall.id).in_([c.id for c, _, _ in rows]))
+                .where(col(BrokerCall.outcome) == "sent")
+                .values(outcome="unknown", error="sent before a stop; not settled at restart")
+            )
+            await s.commit()
     return sum(1 for t in done if not t.cancelled() and t.exception() is None and t.result())

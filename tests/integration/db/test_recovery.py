@@ -101,3 +101,100 @@ async def test_a_reversal_cut_off_after_its_flatten_resumes_from_the_brokers_pos
         assert old.status == "failed" and "resumes from the broker's position" in (old.error or "")
     [again] = await restart(session_factory, clock)  # and again after a second restart
     assert again.skip_traders == frozenset()
+
+
+async def test_a_reversal_whose_entry_never_reached_the_broker_resumes_too(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from justtrades.models import BrokerCall
+
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        rows.signal.status, rows.signal.received_at = "executing", clock.now()
+        rows.signal.intent = parse_signal(b"sell MNQ1!", "text/plain").model_dump(mode="json")
+        rows.execution.status = "running"
+        call = rows.broker_call  # the flatten is done; the entry was found not at the broker
+        call.outcome, call.endpoint, call.request = "ok", "flatten", {"step": "1/2"}
+        s.add(
+            BrokerCall(
+                execution_id=rows.execution.id,
+                seq=call.seq + 2,
+                endpoint="place_bracket",
+                client_order_id="jt-x",
+                request={"step": "2/2"},
+                outcome="failed",
+                error="not at the broker after a restart",
+            )
+        )
+        await s.commit()
+    [job] = await restart(session_factory, clock)
+    assert job.skip_traders == frozenset()  # its trader runs again from the position
+
+
+async def test_a_plan_cut_off_is_not_superseded_when_its_signal_is_too_old_to_resume(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        rows.signal.status, rows.signal.received_at = "executing", clock.now()
+        rows.signal.intent = parse_signal(b"sell MNQ1!", "text/plain").model_dump(mode="json")
+        rows.execution.status = "running"
+        call = rows.broker_call
+        call.outcome, call.endpoint, call.request = "ok", "flatten", {"step": "1/2"}
+        await s.commit()
+        execution_id, signal_id = rows.execution.id, rows.signal.id
+    clock.advance(60)
+    assert await restart(session_factory, clock) == []
+    async with session_factory() as s:
+        execution = await s.get(Execution, execution_id)
+        signal = await s.get(Signal, signal_id)
+    assert execution is not None and signal is not None
+    assert execution.status == "failed" and "1 of 2" in (execution.error or "")
+    assert execution.result != "superseded by a re-run after a restart"
+    assert signal.status == "interrupted"  # something happened at the broker: not "expired"
+
+
+async def test_a_restart_never_turns_an_unknown_outcome_into_never_placed(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A live process left a call unknown after its own look-ups; a restart that does not
+    find the order either must not call it never placed (found by review): only a call still
+    `sent`, whose sender is gone, is judged so."""
+    from justtrades.execution.lookups import NOT_AT_BROKER
+    from justtrades.execution.settle import settle_at_restart
+    from justtrades.models import BrokerCall
+
+    class Empty:
+        async def find_order(self, account_id: str, client_order_id: str) -> None:
+            return None
+
+    class Registry:
+        def get(self, spec: object) -> Empty:
+            return Empty()
+
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        rows.signal.status = "executing"
+        rows.execution.status = "running"
+        first = rows.broker_call
+        first.outcome, first.endpoint, first.client_order_id = "unknown", "place_bracket", "jt-u"
+        second = BrokerCall(
+            execution_id=rows.execution.id,
+            seq=first.seq + 1,
+            endpoint="place_order",
+            client_order_id="jt-s",
+            outcome="sent",
+        )
+        s.add(second)
+        await s.commit()
+        ids = first.id, second.id
+    await settle_at_restart(session_factory, Registry(), clock)  # type: ignore[arg-type]
+    async with session_factory() as s:
+        unknown = await s.get(BrokerCall, ids[0])
+        sent = await s.get(BrokerCall, ids[1])
+    assert unknown is not None and unknown.outcome == "unknown"
+    assert sent is not None and sent.outcome == "failed" and sent.error == NOT_AT_BROKER
+    assert 5.0 in clock.sleeps  # judged only once the broker has had the time
