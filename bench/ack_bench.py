@@ -15,6 +15,7 @@ import time
 
 import httpx
 
+from bench.service_bench import CLI, seed_with_cli
 from bench.sim_bench import free_port, ms, pct, table, write_section
 
 REQUESTS = 600
@@ -66,21 +67,8 @@ async def measure(service: str, key: str, bare: str) -> tuple[list[float], list[
 
 def run_backend(url_of: str, tag: str, rows: list[tuple[str, str]]) -> None:
     env = cli_env(url_of)
-    cli = [sys.executable, "-m", "justtrades.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*cli, "user", "create", "--email", "acks@example.com", "--password", "bench-password"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    key = subprocess.run(
-        [*cli, "apikey", "create", "--email", "acks@example.com"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    cli = CLI
+    key = seed_with_cli(env, "acks@example.com")
     app_port, bare_port = free_port(), free_port()
     app = subprocess.Popen(
         [*cli, "serve", "--port", str(app_port)],

@@ -111,6 +111,27 @@ async def measure(base: str, key: str, sim_api: str, rows: list[tuple[str, str]]
         rows.append((f"{tag}: first-to-last account skew", ms(skew)))
 
 
+CLI = [sys.executable, "-m", "justtrades.cli"]
+
+
+def seed_with_cli(env: dict[str, str], email: str) -> str:
+    """Migrate the database, create a user and print its API key, as an operator would."""
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*CLI, "user", "create", "--email", email, "--password", "bench-password"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.run(
+        [*CLI, "apikey", "create", "--email", email],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def run_backend(database_url: str, tag: str, rows: list[tuple[str, str]]) -> None:
     env = {
         **os.environ,
@@ -120,21 +141,8 @@ def run_backend(database_url: str, tag: str, rows: list[tuple[str, str]]) -> Non
         "JT_CUSTOM_BROKER_URLS": '["http://127.0.0.1"]',
         "JT_DEDUP_WINDOW_SECS": "0",
     }
-    cli = [sys.executable, "-m", "justtrades.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*cli, "user", "create", "--email", "bench@example.com", "--password", "bench-password"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    key = subprocess.run(
-        [*cli, "apikey", "create", "--email", "bench@example.com"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    cli = CLI
+    key = seed_with_cli(env, "bench@example.com")
     sim_port, app_port = free_port(), free_port()
     sim = subprocess.Popen(
         [*cli, "sim", "tradovate", "--port", str(sim_port), "--accounts", str(ACCOUNTS)],

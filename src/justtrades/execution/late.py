@@ -23,7 +23,7 @@ from justtrades.execution.dispatcher import signal_verdict
 from justtrades.execution.jobs import verdict
 from justtrades.execution.lookups import Settled, settle_order
 from justtrades.execution.recovery import SUPERSEDED
-from justtrades.execution.settle import READ_ENDPOINTS
+from justtrades.execution.settle import READ_ENDPOINTS, order_calls_with_accounts
 from justtrades.logs import get_logger
 from justtrades.models import Account, BrokerCall, BrokerConnection, Execution, Signal
 
@@ -80,13 +80,8 @@ class LateSettler:
         async with self.sessions() as s:
             rows = (
                 await s.execute(
-                    select(BrokerCall, Account, BrokerConnection)
-                    .join(Execution, col(Execution.id) == col(BrokerCall.execution_id))
-                    .join(Signal, col(Signal.id) == col(Execution.signal_id))
-                    .join(Account, col(Account.id) == col(Execution.account_id))
-                    .join(BrokerConnection, col(BrokerConnection.id) == col(Account.connection_id))
+                    order_calls_with_accounts()
                     .where(col(BrokerCall.outcome) == "unknown")
-                    .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
                     # A flatten has no client order id, and today's position says nothing of
                     # what one flatten did an hour ago: left to reconciliation.
                     .where(col(BrokerCall.client_order_id).is_not(None))

@@ -18,6 +18,7 @@ Recovery (recovery.py) runs after this, so it sees the settled outcomes.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,6 +43,19 @@ READ_ENDPOINTS = ("get_position", "get_positions", "list_orders", "find_order", 
 # Waits before each look-up at restart: the old process is gone, what it sent has landed.
 
 
+def order_calls_with_accounts() -> Any:
+    """Order-changing calls with the account and connection to ask the broker about them
+    (and their execution and signal, to filter on)."""
+    return (
+        select(BrokerCall, Account, BrokerConnection)
+        .join(Execution, col(Execution.id) == col(BrokerCall.execution_id))
+        .join(Signal, col(Signal.id) == col(Execution.signal_id))
+        .join(Account, col(Account.id) == col(Execution.account_id))
+        .join(BrokerConnection, col(BrokerConnection.id) == col(Account.connection_id))
+        .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
+    )
+
+
 async def settle_at_restart(
     sessions: async_sessionmaker[AsyncSession],
     registry: BrokerRegistry,
@@ -54,14 +68,9 @@ async def settle_at_restart(
     async with sessions() as s:
         rows = (
             await s.execute(
-                select(BrokerCall, Account, BrokerConnection)
-                .join(Execution, col(Execution.id) == col(BrokerCall.execution_id))
-                .join(Signal, col(Signal.id) == col(Execution.signal_id))
-                .join(Account, col(Account.id) == col(Execution.account_id))
-                .join(BrokerConnection, col(BrokerConnection.id) == col(Account.connection_id))
+                order_calls_with_accounts()
                 .where(col(Signal.status) == "executing")
                 .where(col(BrokerCall.outcome).in_(["sent", "unknown"]))
-                .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
             )
         ).all()
     if not rows:

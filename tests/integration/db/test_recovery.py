@@ -5,6 +5,8 @@ running again)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.dbfixtures import add_user_rows
 
@@ -30,15 +32,22 @@ async def restart(
     return await drain(queue)
 
 
+async def cut_off(s: AsyncSession, clock: FakeClock, body: bytes) -> Any:
+    """A user's rows as a process stopped mid-execution leaves them: the signal executing
+    (received now, its intent parsed), its execution running, one broker call to set up."""
+    rows = await add_user_rows(s)
+    rows.signal.status, rows.signal.received_at = "executing", clock.now()
+    rows.signal.intent = parse_signal(body, "text/plain").model_dump(mode="json")
+    rows.execution.status = "running"
+    return rows
+
+
 async def test_a_trader_that_placed_orders_is_never_rerun_however_many_restarts(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     clock = FakeClock()
     async with session_factory() as s:
-        rows = await add_user_rows(s)
-        rows.signal.status, rows.signal.received_at = "executing", clock.now()
-        rows.signal.intent = parse_signal(b"buy MNQ1!", "text/plain").model_dump(mode="json")
-        rows.execution.status = "running"
+        rows = await cut_off(s, clock, b"buy MNQ1!")
         call = rows.broker_call
         call.outcome, call.endpoint, call.request = "ok", "place_bracket", {"step": "1/1"}
         await s.commit()
@@ -59,10 +68,7 @@ async def test_a_trader_whose_orders_never_reached_the_broker_runs_again_after_t
 ) -> None:
     clock = FakeClock()
     async with session_factory() as s:
-        rows = await add_user_rows(s)
-        rows.signal.status, rows.signal.received_at = "executing", clock.now()
-        rows.signal.intent = parse_signal(b"buy MNQ1!", "text/plain").model_dump(mode="json")
-        rows.execution.status = "running"
+        rows = await cut_off(s, clock, b"buy MNQ1!")
         rows.broker_call.outcome, rows.broker_call.endpoint = "failed", "place_bracket"
         await s.commit()
         trader_id, account_id, signal_id = rows.trader.id, rows.account.id, rows.signal.id
@@ -86,10 +92,7 @@ async def test_a_reversal_cut_off_after_its_flatten_resumes_from_the_brokers_pos
 
     clock = FakeClock()
     async with session_factory() as s:
-        rows = await add_user_rows(s)
-        rows.signal.status, rows.signal.received_at = "executing", clock.now()
-        rows.signal.intent = parse_signal(b"sell MNQ1!", "text/plain").model_dump(mode="json")
-        rows.execution.status = "running"
+        rows = await cut_off(s, clock, b"sell MNQ1!")
         call = rows.broker_call  # the flatten is done; the entry was never sent
         call.outcome, call.endpoint, call.request = "ok", "flatten", {"step": "1/2"}
         await s.commit()
@@ -110,10 +113,7 @@ async def test_a_reversal_whose_entry_never_reached_the_broker_resumes_too(
 
     clock = FakeClock()
     async with session_factory() as s:
-        rows = await add_user_rows(s)
-        rows.signal.status, rows.signal.received_at = "executing", clock.now()
-        rows.signal.intent = parse_signal(b"sell MNQ1!", "text/plain").model_dump(mode="json")
-        rows.execution.status = "running"
+        rows = await cut_off(s, clock, b"sell MNQ1!")
         call = rows.broker_call  # the flatten is done; the entry was found not at the broker
         call.outcome, call.endpoint, call.request = "ok", "flatten", {"step": "1/2"}
         s.add(
@@ -137,10 +137,7 @@ async def test_a_plan_cut_off_is_not_superseded_when_its_signal_is_too_old_to_re
 ) -> None:
     clock = FakeClock()
     async with session_factory() as s:
-        rows = await add_user_rows(s)
-        rows.signal.status, rows.signal.received_at = "executing", clock.now()
-        rows.signal.intent = parse_signal(b"sell MNQ1!", "text/plain").model_dump(mode="json")
-        rows.execution.status = "running"
+        rows = await cut_off(s, clock, b"sell MNQ1!")
         call = rows.broker_call
         call.outcome, call.endpoint, call.request = "ok", "flatten", {"step": "1/2"}
         await s.commit()
