@@ -10,13 +10,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import httpx
 
 from bench.service_bench import CLI, seed_with_cli
-from bench.sim_bench import free_port, ms, pct, table, write_section
+from bench.sim_bench import each_backend, free_port, ms, pct, table, write_section
 
 REQUESTS = 600
 
@@ -107,18 +106,7 @@ def run_backend(url_of: str, tag: str, rows: list[tuple[str, str]]) -> None:
 
 def main() -> None:
     rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        run_backend(f"sqlite+aiosqlite:///{tmp}/acks.db", "SQLite", rows)
-    pg_admin = "postgresql://postgres@127.0.0.1:5432/test"
-    name = f"jt_ack_bench_{os.getpid()}"
-    made = subprocess.run(["psql", pg_admin, "-qc", f"CREATE DATABASE {name}"], capture_output=True)
-    if made.returncode == 0:
-        try:
-            run_backend(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", "PostgreSQL", rows)
-        finally:
-            subprocess.run(
-                ["psql", pg_admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True
-            )
+    each_backend("ack_bench", lambda url, tag: run_backend(url, tag, rows))
     lines = [
         "",
         f"One client, {REQUESTS} requests to each in turn (after 50 to warm up), each its own",

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import statistics
-import subprocess
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -28,7 +25,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bench.sim_bench import ms, table, write_section
+from bench.sim_bench import each_backend, ms, table, write_section
 from justtrades.admin import connection_spec, create_user, link_connection
 from justtrades.app import build_services
 from justtrades.brokers.base import (
@@ -360,19 +357,7 @@ async def run_backend(url: str, tag: str, rows: list[tuple[str, str]]) -> None:
 
 def main() -> None:
     rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(run_backend(f"sqlite+aiosqlite:///{tmp}/bench.db", "SQLite", rows))
-    pg_admin = "postgresql://postgres@127.0.0.1:5432/test"
-    name = f"jt_engine_bench_{os.getpid()}"
-    made = subprocess.run(["psql", pg_admin, "-qc", f"CREATE DATABASE {name}"], capture_output=True)
-    if made.returncode == 0:
-        try:
-            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-            asyncio.run(run_backend(url, "PostgreSQL", rows))
-        finally:
-            subprocess.run(
-                ["psql", pg_admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True
-            )
+    each_backend("engine_bench", lambda url, tag: asyncio.run(run_backend(url, tag, rows)))
     lines = [
         "",
         "In one process (`python -m bench.engine_bench`): signals enter through the webhook's",

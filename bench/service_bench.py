@@ -12,14 +12,13 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from bench.sim_bench import free_port, ms, table, wait_listening, write_section
+from bench.sim_bench import each_backend, free_port, ms, table, wait_listening, write_section
 
 ACCOUNTS = 10
 SIGNALS = 40
@@ -177,23 +176,7 @@ def run_backend(database_url: str, tag: str, rows: list[tuple[str, str]]) -> Non
 
 def main() -> None:
     rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        run_backend(f"sqlite+aiosqlite:///{tmp}/bench.db", "SQLite", rows)
-    pg_admin = "postgresql://postgres@127.0.0.1:5432/test"
-    name = f"jt_bench_{os.getpid()}"
-    ok = (
-        subprocess.run(
-            ["psql", pg_admin, "-qc", f"CREATE DATABASE {name}"], capture_output=True
-        ).returncode
-        == 0
-    )
-    if ok:
-        try:
-            run_backend(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", "PostgreSQL", rows)
-        finally:
-            subprocess.run(
-                ["psql", pg_admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True
-            )
+    each_backend("bench", lambda url, tag: run_backend(url, tag, rows))
     lines = [
         "",
         f"`justtrades serve` and `justtrades sim tradovate --accounts {ACCOUNTS}` as separate",

@@ -8,11 +8,13 @@ in one run, not absolute numbers across runs.
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -46,6 +48,24 @@ def write_section(title: str, lines: list[str]) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + body
     RESULTS.write_text(text)
+
+
+def each_backend(prefix: str, run: Callable[[str, str], None]) -> None:
+    """`run(database_url, tag)` on a fresh SQLite file, then on a scratch PostgreSQL database
+    (created for the run and dropped after; skipped when the server cannot be reached)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite+aiosqlite:///{tmp}/{prefix}.db", "SQLite")
+    admin = "postgresql://postgres@127.0.0.1:5432/test"
+    name = f"jt_{prefix}_{os.getpid()}"
+    made = subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], capture_output=True)
+    if made.returncode != 0:
+        return
+    try:
+        run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", "PostgreSQL")
+    finally:
+        subprocess.run(
+            ["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True
+        )
 
 
 def table(rows: list[tuple[str, str]]) -> list[str]:

@@ -151,12 +151,6 @@ class WriterStopped(Exception):
     pass
 
 
-def _fail(write: Write, error: Exception) -> None:
-    log.error("a write failed", error=f"{type(error).__name__}: {error}")
-    if not write.done.done():
-        write.done.set_exception(error)
-
-
 async def _apply(conn: AsyncConnection, batch: Sequence[Write]) -> list[Any]:
     """Run the batch, the writes of one statement together as one executemany, statements in
     the order they first appear. Writes in one batch were all pending at once, so none of them

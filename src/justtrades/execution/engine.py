@@ -283,8 +283,5 @@ class Engine:
         ):
             self._count(status)
 
-    async def dispatch(self, job: SignalJob) -> None:
-        await self.dispatcher.dispatch(job)
-
 
 __all__ = ["Accepted", "BadSignal", "BrokerError", "Engine", "UnknownToken"]

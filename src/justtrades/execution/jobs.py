@@ -37,3 +37,12 @@ class Outcome:
     error: str | None = None
     plan: dict[str, Any] | None = None
     result: str | None = None
+
+
+def plan_steps(requests: list[dict[str, Any] | None]) -> int | None:
+    """How many steps a plan had, from its order calls' requests ("step": "k/n")."""
+    for request in requests:
+        step = str((request or {}).get("step", ""))
+        if "/" in step and step.split("/")[1].isdigit():
+            return int(step.split("/")[1])
+    return None

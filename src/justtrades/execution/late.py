@@ -20,7 +20,7 @@ from justtrades.admin import connection_spec
 from justtrades.brokers.registry import BrokerRegistry
 from justtrades.clock import Clock
 from justtrades.execution.dispatcher import signal_verdict
-from justtrades.execution.jobs import verdict
+from justtrades.execution.jobs import plan_steps, verdict
 from justtrades.execution.lookups import Settled, settle_order
 from justtrades.execution.recovery import SUPERSEDED
 from justtrades.execution.settle import READ_ENDPOINTS, order_calls_with_accounts
@@ -34,14 +34,6 @@ LATE_HORIZON_SECS = 3600.0  # after that, an unknown call is left to reconciliat
 # Passes that must answer "not there" before an order is taken as never placed (a broker may
 # show a request late; at 10 s a pass this is more than a minute of absence).
 LATE_ABSENT_PASSES = 6
-
-
-def _steps(calls: list[BrokerCall]) -> int | None:
-    for call in calls:
-        step = str((call.request or {}).get("step", ""))
-        if "/" in step and step.split("/")[1].isdigit():
-            return int(step.split("/")[1])
-    return None
 
 
 def signal_status(executions: list[Execution]) -> tuple[str, str]:
@@ -66,7 +58,6 @@ class LateSettler:
         # The cadence of the passes, in real time: a test clock whose sleep moves time would
         # spin this loop and age every signal. What it decides uses the injected clock.
         self.pause = pause
-        self.settled = 0  # calls settled so far (for tests and /status)
         self._absent: dict[int, int] = {}  # call id -> passes that did not find it
 
     async def run(self) -> None:
@@ -96,7 +87,6 @@ class LateSettler:
             if found is not None:
                 await self._record(call, found)
                 count += 1
-        self.settled += count
         return count
 
     async def _look(
@@ -142,7 +132,7 @@ class LateSettler:
                     )
                 ).scalars()
             )
-            steps = _steps(calls)
+            steps = plan_steps([c.request for c in calls])
             ok = sum(1 for c in calls if c.outcome == "ok")
             if calls[-1].outcome == "ok" and steps is not None and ok >= steps:
                 execution.status, execution.error = "done", None

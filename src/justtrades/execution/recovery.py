@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from justtrades.clock import Clock
 from justtrades.execution.intake import SignalJob, SignalQueue
-from justtrades.execution.jobs import verdict
+from justtrades.execution.jobs import plan_steps, verdict
 from justtrades.execution.settle import READ_ENDPOINTS
 from justtrades.execution.signal import SignalIntent
 from justtrades.logs import get_logger
@@ -28,11 +28,7 @@ def _steps(e: Execution, requests: list[dict[str, Any] | None]) -> int | None:
     """How many steps the execution's plan had: each order call says "step": "k/n"."""
     if e.plan and isinstance(e.plan.get("steps"), list):
         return len(e.plan["steps"])
-    for request in requests:
-        step = str((request or {}).get("step", ""))
-        if "/" in step and step.split("/")[1].isdigit():
-            return int(step.split("/")[1])
-    return None
+    return plan_steps(requests)
 
 
 def _resolved(

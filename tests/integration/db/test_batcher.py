@@ -16,14 +16,20 @@ from justtrades.execution.store import CallRecord, ExecutionRecord
 from justtrades.models import BrokerCall, Signal
 
 
+async def owner(session_factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """A user and a strategy to write signals for: (user id, strategy id)."""
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        await s.commit()
+        assert rows.user.id is not None and rows.strategy.id is not None
+        return rows.user.id, rows.strategy.id
+
+
 async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_write_fails_alone(
     db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     clock = FakeClock()
-    async with session_factory() as s:
-        rows = await add_user_rows(s)
-        await s.commit()
-        user_id, strategy_id = rows.user.id, rows.strategy.id
+    user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
     writer = asyncio.create_task(store.batcher.run())
     try:
@@ -85,10 +91,7 @@ async def test_writes_submitted_together_share_one_transaction(
     db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     clock = FakeClock()
-    async with session_factory() as s:
-        rows = await add_user_rows(s)
-        await s.commit()
-        user_id, strategy_id = rows.user.id, rows.strategy.id
+    user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
     signals = [
         Signal(
