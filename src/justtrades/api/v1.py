@@ -446,7 +446,7 @@ async def get_signal(signal_id: Id, user: CurrentUser, s: Session) -> Any:
             await s.execute(
                 select(BrokerCall)
                 .where(col(BrokerCall.execution_id).in_(ids))
-                .order_by(col(BrokerCall.id))
+                .order_by(col(BrokerCall.execution_id), col(BrokerCall.seq))  # call order
             )
         )
         .scalars()

@@ -22,6 +22,7 @@ log = get_logger("justtrades.recovery")
 
 # The result of an execution that a restart replaced by a re-run of its trader.
 SUPERSEDED = "superseded by a re-run after a restart"
+OPEN = ("accepted", "executing")
 
 
 def _steps(e: Execution, requests: list[dict[str, Any] | None]) -> int | None:
@@ -102,18 +103,34 @@ async def recover_signals(
                 )
                 .join(Execution, col(BrokerCall.execution_id) == col(Execution.id))
                 .join(Signal, col(Signal.id) == col(Execution.signal_id))
-                .where(col(Signal.status) == "executing")
+                .where(col(Signal.status).in_(OPEN))
                 .where(col(BrokerCall.endpoint).not_in(READ_ENDPOINTS))
                 .order_by(col(BrokerCall.execution_id), col(BrokerCall.seq))
             )
         ).all():
             calls.setdefault(execution_id, []).append((endpoint, outcome))
             requests.setdefault(execution_id, []).append(request)
+        # A signal's `executing` mark is written after its first order's record (records.py):
+        # an `accepted` signal with executions was executing too.
+        of_signal: dict[int, list[Execution]] = {}
+        for e in (
+            (
+                await s.execute(
+                    select(Execution)
+                    .join(Signal, col(Signal.id) == col(Execution.signal_id))
+                    .where(col(Signal.status).in_(OPEN))
+                    .order_by(col(Execution.id))
+                )
+            )
+            .scalars()
+            .all()
+        ):
+            of_signal.setdefault(e.signal_id, []).append(e)
         rows = (
             (
                 await s.execute(
                     select(Signal)
-                    .where(Signal.status.in_(["accepted", "executing"]))  # type: ignore[attr-defined]
+                    .where(col(Signal.status).in_(OPEN))
                     .order_by(col(Signal.received_at), col(Signal.id))  # arrival order
                 )
             )
@@ -126,12 +143,9 @@ async def recover_signals(
             kept: list[Execution] = []
             resumed = False
             fresh = age <= max_age_secs and row.intent is not None
-            if row.status == "executing":
-                executions = (
-                    (await s.execute(select(Execution).where(Execution.signal_id == row.id)))
-                    .scalars()
-                    .all()
-                )
+            executions = of_signal.get(row.id, [])
+            if row.status == "executing" or executions:
+                row.status = "executing"
                 reads_only: list[int] = []
                 for e in executions:
                     assert e.id is not None

@@ -113,37 +113,41 @@ class AccountRunner:
             if self.still_trades and not await self.still_trades(job.strategy_id, tj.trader_id):
                 why = "the trader was disabled or removed before its turn"
                 return await self._ended(job, tj, "skipped", why, stages)
-            # The execution row (and the signal `executing`) is written while the position
-            # is read: the first order waits for neither more than for the other.
-            started = asyncio.ensure_future(
-                self.store.start_execution(self._row(job, tj, "running", None), job.stages)
+            # The execution's row is written with its first write-ahead record (one commit
+            # before the first order), or as it ends when it sends none.
+            calls = StoreCallLog(
+                self.store, self.clock, self._row(job, tj, "running", None), job.stages
             )
+            calls.show_soon()
             try:
                 outcome = await self._trade(
-                    job, tj, started, tj.settings, tj.contract, timing, stages
+                    job, tj, calls, tj.settings, tj.contract, timing, stages
                 )
             except Exception as e:  # an adapter bug must not take the other traders down
                 log.exception("trader execution crashed")
                 outcome = Outcome("failed", f"internal error: {type(e).__name__}: {e}")
+            except BaseException:  # cut off (a stop): nothing more is written for it
+                calls.close()
+                raise
             try:
-                execution_id = await started
+                await calls.end(
+                    outcome.status,
+                    outcome.plan,
+                    outcome.result,
+                    outcome.error,
+                    stages.ms,
+                    self.clock.now(),
+                )
             except Exception:
                 log.exception("could not record the execution")
                 return "failed"
-            await self.store.finish_execution(
-                execution_id,
-                outcome.status,
-                outcome.plan,
-                outcome.result,
-                outcome.error,
-                stages.ms,
-                self.clock.now(),
-            )
             if outcome.plan is not None:
                 log.info("execution finished", status=outcome.status, summary=outcome.result)
             return verdict(outcome.status, outcome.error)
 
-    async def _wait_cooldown(self, job: SignalJob, error: RateLimited) -> str | None:
+    async def _wait_cooldown(
+        self, job: SignalJob, error: RateLimited, sleep: Callable[[float], Awaitable[None]]
+    ) -> str | None:
         """Waits out the connection's rate-limit cooldown (nothing was sent) while the signal
         stays young enough; else says why it expires."""
         wait = error.retry_after_secs
@@ -154,14 +158,14 @@ class AccountRunner:
                 f"the signal would be {age:.1f} s old (maximum {self.max_age_secs:g} s)"
             )
         log.info("waiting for the broker's rate-limit cooldown", wait_secs=round(wait, 3))
-        await self.clock.sleep(wait)
+        await sleep(wait)
         return None
 
     async def _trade(
         self,
         job: SignalJob,
         tj: TraderJob,
-        started: asyncio.Future[int],
+        calls: StoreCallLog,
         eff: EffectiveSettings,
         contract: Contract,
         timing: FanOutTiming,
@@ -173,13 +177,13 @@ class AccountRunner:
             timing.order_sent(tj.trader_id)
             stages.mark("first_order_sent")
 
-        calls = StoreCallLog(
-            self.store,
-            self.clock,
-            started,
-            order_sent,
-            lambda: stages.mark("last_order_acknowledged", again=True),
-        )
+        calls.on_order = order_sent
+        calls.on_answer = lambda: stages.mark("last_order_acknowledged", again=True)
+
+        async def sleep(secs: float) -> None:
+            calls.show()  # waiting (a retry, a cooldown): seen running, its signal executing
+            await self.clock.sleep(secs)
+
         position: Any = None
 
         async def read_position() -> dict[str, Any]:
@@ -195,11 +199,11 @@ class AccountRunner:
                 "get_position",
                 {"symbol": contract.name},
                 read_position,
-                self.clock.sleep,
+                sleep,
             )
             if not isinstance(error, RateLimited):
                 break
-            too_old = await self._wait_cooldown(job, error)
+            too_old = await self._wait_cooldown(job, error, sleep)
             if too_old is not None:
                 return Outcome("skipped", too_old)
         if error is not None:
@@ -240,9 +244,9 @@ class AccountRunner:
                         waited += e.retry_after_secs
                         if waited > SETTLE_BUDGET_SECS:
                             raise
-                        await self.clock.sleep(e.retry_after_secs)
+                        await sleep(e.retry_after_secs)
                     else:
-                        too_old = await self._wait_cooldown(job, e)
+                        too_old = await self._wait_cooldown(job, e, sleep)
                         if too_old is not None:
                             raise FlatUnconfirmed(
                                 f"the flatten could not be confirmed: {too_old}"
@@ -253,7 +257,7 @@ class AccountRunner:
                     if net == 0:
                         return 0
                 if delay is not None:
-                    await self.clock.sleep(delay)
+                    await sleep(delay)
             if not answered:  # never read: the position before the flatten proves nothing
                 raise BrokerUnavailable("the position could not be read after the flatten")
             return net
@@ -273,7 +277,7 @@ class AccountRunner:
         async def may_resend(error: RateLimited) -> bool:
             """A step the cooling-down client did not send: sent after the cooldown while the
             signal is young enough."""
-            why = await self._wait_cooldown(job, error)
+            why = await self._wait_cooldown(job, error, sleep)
             if why is not None:
                 expired.append(why)
             return why is None
@@ -287,7 +291,7 @@ class AccountRunner:
             None,
             next_seq,
             confirm_flat,
-            self.clock.sleep,
+            sleep,
             may_resend,
             settle_flat,
         )

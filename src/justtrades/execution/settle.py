@@ -69,7 +69,8 @@ async def settle_at_restart(
         rows = (
             await s.execute(
                 order_calls_with_accounts()
-                .where(col(Signal.status) == "executing")
+                # accepted too: cut off before its `executing` mark was written
+                .where(col(Signal.status).in_(["accepted", "executing"]))
                 .where(col(BrokerCall.outcome).in_(["sent", "unknown"]))
             )
         ).all()
@@ -77,7 +78,11 @@ async def settle_at_restart(
         return 0
 
     async def before_flatten(call: BrokerCall) -> int | None:
-        """The position its execution read just before the flatten (None: not known)."""
+        """The position its execution read just before the flatten (None: not known): on the
+        flatten's own record, else the read recorded before it."""
+        recorded = (call.request or {}).get("net_pos_before")
+        if isinstance(recorded, int):
+            return recorded
         async with sessions() as s:
             read = (
                 await s.execute(

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from justtrades.execution.batcher import Write, WriteBatcher
+from justtrades.execution.connections import backend_for
 from justtrades.execution.store import CallRecord, ExecutionRecord
 from justtrades.logs import get_logger
 from justtrades.models import BrokerCall, Execution, Signal
@@ -56,6 +58,26 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _execution_with_call() -> Any:
+    """PostgreSQL: an execution's row and its first call's, in one statement (one round trip,
+    atomic): `WITH e AS (INSERT INTO executions ... RETURNING id) INSERT INTO broker_calls
+    SELECT e.id, ... FROM e RETURNING execution_id, id`. Parameters `e_<column>`, `c_<column>`."""
+    columns = _COLUMNS["executions"]
+    e = (
+        insert(EXECUTIONS)
+        .values({n: bindparam(f"e_{n}", type_=EXECUTIONS.c[n].type) for n in columns})
+        .returning(EXECUTIONS.c.id)
+        .cte("e")
+    )
+    names = [n for n in _COLUMNS["broker_calls"] if n != "execution_id"]
+    values = [cast(bindparam(f"c_{n}", type_=CALLS.c[n].type), CALLS.c[n].type) for n in names]
+    return (
+        insert(CALLS)
+        .from_select(["execution_id", *names], select(e.c.id, *values))
+        .returning(CALLS.c.execution_id, CALLS.c.id)
+    )
+
+
 def _values(row: Any, table: Table) -> dict[str, Any]:
     return {name: getattr(row, name) for name in _COLUMNS[table.name]}
 
@@ -66,11 +88,12 @@ def _named(values: dict[str, Any], row_id: int) -> dict[str, Any]:
 
 class SqlStore:
     def __init__(self, db: AsyncEngine) -> None:
-        self.batcher = WriteBatcher(db)
+        self.batcher = WriteBatcher(backend_for(db))
         self.sqlite = db.dialect.name == "sqlite"
         self.insert_signal = _insert(SIGNALS, self.sqlite)
         self.insert_execution = _insert(EXECUTIONS, self.sqlite)
         self.insert_call = _insert(CALLS, self.sqlite)
+        self.execution_with_call = None if self.sqlite else _execution_with_call()
         self._updates: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     def _update(self, table: Table, names: tuple[str, ...]) -> tuple[Any, Any]:
@@ -104,21 +127,57 @@ class SqlStore:
         row.id = new_id
         return int(new_id)
 
-    async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
-        inserted = self.batcher.submit(self._insert_write(self.insert_execution, EXECUTIONS, row))
+    async def add_execution(
+        self,
+        row: ExecutionRecord,
+        calls: Sequence[CallRecord] = (),
+        signal_timings: dict[str, Any] | None = None,
+    ) -> int:
+        """One commit when the writer is free: the execution's INSERT, the signal's mark and the
+        calls' INSERTs bound to the new id (see WriteBatcher: dependent writes). A trader's
+        first write-ahead record on PostgreSQL: one statement with its execution's row."""
+        if (
+            self.execution_with_call is not None
+            and len(calls) == 1
+            and signal_timings is None
+            and not self.batcher.pending  # likely alone: a fan-out's go as two executemany
+        ):
+            [call] = calls
+            params = {f"e_{k}": v for k, v in _values(row, EXECUTIONS).items()}
+            params.update((f"c_{k}", v) for k, v in _values(call, CALLS).items())
+            del params["c_execution_id"]
+            statement = self.execution_with_call
+            row.id, call.id = await self.batcher.write(
+                Write(statement, statement, params, returning=True, whole_row=True, many=False)
+            )
+            call.execution_id = row.id
+            return int(row.id)
+        execution = self._insert_write(self.insert_execution, EXECUTIONS, row)
+        inserted = self.batcher.submit(execution)
+        if signal_timings is not None:
+            self.mark_executing(row.signal_id, signal_timings)
+        written = []
+        for call in calls:
+            write = self._insert_write(self.insert_call, CALLS, call)
+            write.after, write.bind = execution, _execution_id
+            done = self.batcher.submit(write)
+            done.add_done_callback(_logged)
+            written.append(done)
+        row.id = await inserted
+        for call, done in zip(calls, written, strict=True):
+            call.id = await done
+            call.execution_id = row.id
+        return int(row.id)
+
+    def mark_executing(self, signal_id: int, signal_timings: dict[str, Any]) -> None:
         marked = self.batcher.submit(
             Write(
                 SIGNAL_EXECUTING,
                 SIGNAL_EXECUTING,
-                {"row_id": row.signal_id, "v_timings": dict(signal_timings)},
+                {"row_id": signal_id, "v_timings": dict(signal_timings)},
             )
         )
         marked.add_done_callback(_logged)
-        row.id = await inserted
-        return int(row.id)
-
-    async def add_execution(self, row: ExecutionRecord) -> int:
-        return await self._insert(self.insert_execution, EXECUTIONS, row)
 
     async def add_call(self, row: CallRecord) -> int:
         return await self._insert(self.insert_call, CALLS, row)
@@ -188,6 +247,10 @@ class SqlStore:
 
     async def idle(self) -> None:
         await self.batcher.idle()
+
+
+def _execution_id(new_id: Any) -> dict[str, Any]:
+    return {"execution_id": new_id}
 
 
 def _logged(done: asyncio.Future[Any]) -> None:

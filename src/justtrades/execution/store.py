@@ -10,6 +10,7 @@ session, and nothing outside it builds SQL for the engine's writes.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -58,13 +59,22 @@ class SignalStore(Protocol):
         """The webhook's record of an alert, committed before the alert is acknowledged."""
         ...
 
-    async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
-        """A trader's lane turn: its execution row, and its signal `executing` (unless it is
-        already, or finished)."""
+    async def add_execution(
+        self,
+        row: ExecutionRecord,
+        calls: Sequence[CallRecord] = (),
+        signal_timings: dict[str, Any] | None = None,
+    ) -> int:
+        """An execution row with its first calls, committed together: `calls` get the row's id
+        as their `execution_id` (and their own ids); with `signal_timings`, the signal is
+        marked `executing` (unless it is already, or finished) in the same commit. Written
+        at a trader's first write-ahead record (the reads so far and that record), or as the
+        execution ends when it sent no order."""
         ...
 
-    async def add_execution(self, row: ExecutionRecord) -> int:
-        """An execution recorded as it ends (a trader that cannot trade the signal)."""
+    def mark_executing(self, signal_id: int, signal_timings: dict[str, Any]) -> None:
+        """The signal `executing` (unless it is already, or finished), with its timings so far;
+        nobody waits for it."""
         ...
 
     async def add_call(self, row: CallRecord) -> int:
@@ -129,14 +139,27 @@ class MemoryStore:
     async def add_signal(self, row: Signal) -> int:
         return self._keep(self.signals, row)
 
-    async def start_execution(self, row: ExecutionRecord, signal_timings: dict[str, Any]) -> int:
-        signal = self.signals.get(row.signal_id)
+    async def add_execution(
+        self,
+        row: ExecutionRecord,
+        calls: Sequence[CallRecord] = (),
+        signal_timings: dict[str, Any] | None = None,
+    ) -> int:
+        if signal_timings is not None:
+            self._mark(row.signal_id, signal_timings)
+        execution_id = self._keep(self.executions, row)
+        for call in calls:
+            call.execution_id = execution_id
+            self._keep(self.calls, call)
+        return execution_id
+
+    def mark_executing(self, signal_id: int, signal_timings: dict[str, Any]) -> None:
+        self._mark(signal_id, signal_timings)
+
+    def _mark(self, signal_id: int, signal_timings: dict[str, Any]) -> None:
+        signal = self.signals.get(signal_id)
         if signal is not None and signal.status == "accepted":
             signal.status, signal.timings = "executing", dict(signal_timings)
-        return self._keep(self.executions, row)
-
-    async def add_execution(self, row: ExecutionRecord) -> int:
-        return self._keep(self.executions, row)
 
     async def add_call(self, row: CallRecord) -> int:
         return self._keep(self.calls, row)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -120,7 +120,7 @@ def _create_engine(url: URL, *, echo: bool, migrating: bool) -> AsyncEngine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
-        _install_sqlite_setup(engine, wal=path is not None, migrating=migrating)
+        install_sqlite_setup(engine, wal=path is not None, migrating=migrating)
         return engine
     connect_args: dict[str, Any] = {
         "timeout": POSTGRES_CONNECT_TIMEOUT_SECS,
@@ -141,14 +141,16 @@ def _create_engine(url: URL, *, echo: bool, migrating: bool) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def _install_sqlite_setup(engine: AsyncEngine, *, wal: bool, migrating: bool) -> None:
+def install_sqlite_setup(engine: AsyncEngine | Engine, *, wal: bool, migrating: bool) -> None:
     # Migrations run with foreign keys OFF: a batch "move and copy" drops and recreates a table,
     # and with enforcement on, dropping a parent would cascade-delete every child row. They also
     # take real transactions (the driver would otherwise autocommit each DDL statement), so a
     # failed migration leaves nothing half done.
     foreign_keys = "OFF" if migrating else "ON"
 
-    @event.listens_for(engine.sync_engine, "connect")
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    @event.listens_for(sync, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
@@ -166,7 +168,7 @@ def _install_sqlite_setup(engine: AsyncEngine, *, wal: bool, migrating: bool) ->
 
     if migrating:
 
-        @event.listens_for(engine.sync_engine, "begin")
+        @event.listens_for(sync, "begin")
         def _on_begin(connection: Connection) -> None:
             # IMMEDIATE: take the write lock before reading the current revision, so two
             # processes migrating at once run one after the other.

@@ -45,8 +45,9 @@ async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_wri
         )
         executions = await asyncio.gather(
             *(
-                store.start_execution(
+                store.add_execution(
                     ExecutionRecord(signal_id, None, None, None, "running", clock.now()),
+                    (),
                     {"stored_ms": 1.0},
                 )
                 for _ in range(200)
@@ -132,3 +133,159 @@ async def test_a_stopped_writer_fails_what_is_pending_and_refuses_new_writes(
     )
     with pytest.raises(WriterStopped):
         await asyncio.wait_for(pending, 5)  # never a wait without end
+
+
+def a_signal(user_id: int, strategy_id: int, clock: FakeClock, body: str = "buy") -> Signal:
+    return Signal(
+        user_id=user_id,
+        strategy_id=strategy_id,
+        received_at=clock.now(),
+        body=body,
+        body_hash=body,
+        status="accepted",
+    )
+
+
+async def test_an_execution_and_its_first_order_record_share_one_commit(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # The first write-ahead record needs its execution's id: written together (dependent
+    # writes), one commit before the order leaves instead of two in a row.
+    clock = FakeClock()
+    user_id, strategy_id = await owner(session_factory)
+    store = SqlStore(db_engine)
+    writer = asyncio.create_task(store.batcher.run())
+    try:
+        signal_id = await store.add_signal(a_signal(user_id, strategy_id, clock))
+        before = store.batcher.batches
+        execution = ExecutionRecord(signal_id, None, None, None, "running", clock.now())
+        call = CallRecord(0, 1, "place_bracket", "sent", clock.now(), client_order_id="jt-1")
+        execution_id = await store.add_execution(execution, [call])
+        assert store.batcher.batches - before == 1
+        assert call.execution_id == execution_id and call.id is not None
+        # a fan-out's: every execution with its record, still a few commits for all of them
+        before = store.batcher.batches
+        rows = [
+            ExecutionRecord(signal_id, None, None, None, "running", clock.now()) for _ in range(50)
+        ]
+        first = [
+            CallRecord(0, 1, "place_bracket", "sent", clock.now(), client_order_id=f"jt-f{i}")
+            for i in range(50)
+        ]
+        pairs = zip(rows, first, strict=True)
+        ids = await asyncio.gather(*(store.add_execution(r, [c]) for r, c in pairs))
+        assert store.batcher.batches - before <= 2
+        assert [c.execution_id for c in first] == ids and len(set(ids)) == 50
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+    async with session_factory() as s:
+        stored = (await s.execute(select(BrokerCall))).scalars().all()
+        by_coid = {c.client_order_id: c.execution_id for c in stored}
+        assert by_coid["jt-1"] == execution_id
+        assert [by_coid[f"jt-f{i}"] for i in range(50)] == ids
+
+
+async def test_a_write_that_depends_on_one_being_committed_follows_it_and_fails_with_it(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from justtrades.execution.batcher import DependencyFailed, Write
+    from justtrades.execution.sqlstore import CALLS, EXECUTIONS, _values
+
+    clock = FakeClock()
+    user_id, strategy_id = await owner(session_factory)
+    store = SqlStore(db_engine)
+
+    def execution_write(signal: int) -> Write:
+        row = ExecutionRecord(signal, None, None, None, "running", clock.now())
+        return store._insert_write(store.insert_execution, EXECUTIONS, row)
+
+    def call_write(after: Write) -> Write:
+        call = CallRecord(0, 1, "place_order", "sent", clock.now(), client_order_id="jt-dep")
+        write = store._insert_write(store.insert_call, CALLS, call)
+        write.after, write.bind = after, lambda new_id: {"execution_id": new_id}
+        return write
+
+    assert _values  # the store's own column mapping builds these writes
+    writer = asyncio.create_task(store.batcher.run())
+    try:
+        signal_id = await store.add_signal(a_signal(user_id, strategy_id, clock, "one"))
+        parent = execution_write(signal_id)
+        parent_done = store.batcher.submit(parent)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not parent.pending  # the writer has taken it: it is being committed
+        child_done = store.batcher.submit(call_write(parent))
+        parent_id = await parent_done
+        child_id = await child_done
+        await store.idle()
+        assert isinstance(child_id, int)
+        # a dependency that fails (no such signal): what depends on it fails, never written
+        orphan = execution_write(10**9)
+        orphan_done = store.batcher.submit(orphan)
+        dependent_done = store.batcher.submit(call_write(orphan))
+        results = await asyncio.gather(orphan_done, dependent_done, return_exceptions=True)
+        assert not isinstance(results[0], int)
+        assert isinstance(results[1], DependencyFailed)
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+    async with session_factory() as s:
+        stored = (await s.execute(select(BrokerCall))).scalars().all()
+        ours = [(c.client_order_id, c.execution_id) for c in stored if c.client_order_id]
+        assert ours == [("jt-dep", parent_id)]
+
+
+async def test_the_writer_replaces_a_connection_that_broke_and_loses_nothing(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # Its own connection, cut off under it (a database restart, an idle timeout): the next
+    # batch finds it broken before its COMMIT, so it is written again on a new connection.
+    clock = FakeClock()
+    user_id, strategy_id = await owner(session_factory)
+    store = SqlStore(db_engine)
+    writer = asyncio.create_task(store.batcher.run())
+    try:
+        first = await store.add_signal(a_signal(user_id, strategy_id, clock, "first"))
+        old = store.batcher.backend._conn  # type: ignore[attr-defined]
+        assert old is not None
+        await _break(store, db_engine)
+        second = await asyncio.wait_for(
+            store.add_signal(a_signal(user_id, strategy_id, clock, "second")), 10
+        )
+        assert store.batcher.backend._conn is not old  # type: ignore[attr-defined]  # replaced
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+    async with session_factory() as s:
+        bodies = (await s.execute(select(Signal.body).order_by(Signal.id))).scalars().all()
+    assert list(bodies)[-2:] == ["first", "second"] and second > first
+
+
+async def _break(store: SqlStore, db: AsyncEngine) -> None:
+    """Cuts the writer's connection off from outside, as a server would."""
+    from sqlalchemy import text
+
+    from justtrades.execution.connections import AsyncBackend, ThreadBackend
+
+    backend = store.batcher.backend
+    if isinstance(backend, ThreadBackend):
+        assert backend._conn is not None
+        raw = backend._conn.connection.dbapi_connection
+        assert raw is not None
+        await asyncio.get_running_loop().run_in_executor(backend._thread, raw.close)
+        return
+    assert isinstance(backend, AsyncBackend)
+    backend._auto_used = float("-inf")  # idle: the write goes in a (replayable) transaction
+    async with db.connect() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'justtrades' AND pid <> pg_backend_pid() "
+                "AND datname = current_database()"
+            )
+        )
+        await conn.commit()

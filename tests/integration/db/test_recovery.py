@@ -63,6 +63,27 @@ async def test_a_trader_that_placed_orders_is_never_rerun_however_many_restarts(
         assert signal is not None and signal.status == "executing"
 
 
+async def test_a_signal_cut_off_before_its_executing_mark_is_read_from_its_executions(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # The mark is written after the first order's record (records.py): a stop in between
+    # leaves the signal `accepted` with an execution whose order may be at the broker. It
+    # must not run again from the start (a second entry).
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await cut_off(s, clock, b"buy MNQ1!")
+        rows.signal.status = "accepted"
+        call = rows.broker_call
+        call.outcome, call.endpoint, call.request = "ok", "place_bracket", {"step": "1/1"}
+        await s.commit()
+        trader_id, signal_id = rows.trader.id, rows.signal.id
+    [job] = await restart(session_factory, clock)
+    assert job.skip_traders == {trader_id} and job.prior == ("done",)
+    async with session_factory() as s:
+        signal = await s.get(Signal, signal_id)
+        assert signal is not None and signal.status == "executing"
+
+
 async def test_a_trader_whose_orders_never_reached_the_broker_runs_again_after_two_restarts(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
