@@ -45,23 +45,31 @@ class AsyncBackend:
 
     def __init__(self, db: AsyncEngine) -> None:
         self.db = db
+        # Not for SQLite (an in-memory database): its connections share one, and autocommit
+        # on one would end the atomicity of the other's batches.
+        self.autocommit = db.dialect.name != "sqlite"
         self._conn: AsyncConnection | None = None
         self._auto: AsyncConnection | None = None
         self._auto_used = float("-inf")  # the loop's time of its last success
 
     async def transaction(self, batch: list[Write]) -> list[Any]:
-        if len(batch) == 1 and batch[0].after is None:
-            now = asyncio.get_running_loop().time()
-            if self._auto is not None and now - self._auto_used <= self.IDLE_SECS:
-                results = await self._autocommit(self._auto, batch)
-            else:
-                results = await self._transaction(batch)
-                if self._auto is None:
+        loop = asyncio.get_running_loop()
+        if not self.autocommit or len(batch) != 1 or batch[0].after is not None:
+            return await self._transaction(batch)
+        if self._auto is not None and loop.time() - self._auto_used <= self.IDLE_SECS:
+            results = await self._autocommit(self._auto, batch)
+            self._auto_used = loop.time()
+            return results
+        results = await self._transaction(batch)
+        if self._auto is None:  # written: an autocommit connection for the next ones
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_SECS):
                     conn = await self.db.connect()
                     self._auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            self._auto_used = asyncio.get_running_loop().time()
-            return results
-        return await self._transaction(batch)
+                self._auto_used = loop.time()
+            except Exception as e:  # the write is committed: it stays answered as such
+                log.warning("no autocommit connection", error=f"{type(e).__name__}: {e}")
+        return results
 
     async def _autocommit(self, auto: AsyncConnection, batch: list[Write]) -> list[Any]:
         results: list[Any] = [None]
@@ -138,76 +146,86 @@ async def _close(conn: AsyncConnection) -> None:
 class ThreadBackend:
     """A sqlite3 connection used only by one thread of its own; each batch is one hop to that
     thread and back. Set up as the async engine's connections are (busy timeout, WAL,
-    synchronous NORMAL, foreign keys on)."""
+    synchronous NORMAL, foreign keys on). The batch's order (`rounds`, which settles
+    dependencies and so touches the loop's futures) is worked out on the loop; the thread sees
+    statements and parameters only. A stop replaces the thread and its connection together,
+    so a thread left finishing a transaction never touches its successor's connection."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._conn: Connection | None = None
-        self._thread: concurrent.futures.ThreadPoolExecutor | None = None
-
-    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
-        if self._thread is None:
-            self._thread = concurrent.futures.ThreadPoolExecutor(1, "jt-db-writer")
-        return self._thread
+        self._worker: _Worker | None = None
 
     async def transaction(self, batch: list[Write]) -> list[Any]:
+        if self._worker is None:
+            self._worker = _Worker(self.engine)
+        worker = self._worker
+        plan = rounds(batch)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor(), self._transaction, batch)
+        return await loop.run_in_executor(worker.thread, worker.transaction, batch, plan)
 
-    def _transaction(self, batch: list[Write]) -> list[Any]:
+    async def drop(self) -> None:
+        """Closes the connection in its thread, after whatever that thread is running (a
+        transaction cut off by a stop finishes or fails there first); bounded."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        try:
+            done = asyncio.get_running_loop().run_in_executor(worker.thread, worker.close)
+            await asyncio.wait_for(done, CLOSE_TIMEOUT_SECS)
+        except Exception as e:
+            log.warning("writer connection not closed in time", error=f"{type(e).__name__}: {e}")
+        finally:
+            worker.thread.shutdown(wait=False, cancel_futures=True)
+
+
+class _Worker:
+    """One thread and the connection only it uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, "jt-db-writer")
+        self.conn: Connection | None = None
+
+    def transaction(self, batch: list[Write], plan: list[list[list[int]]]) -> list[Any]:
         for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = self.engine.connect()
-            conn = self._conn
+            if self.conn is None:
+                self.conn = self.engine.connect()
+            conn = self.conn
             results: list[Any] = [None] * len(batch)
             transaction = None
             try:
                 transaction = conn.begin()
-                for groups in rounds(batch):
+                for groups in plan:
                     for group in groups:
                         rows = conn.execute(batch[group[0]].statement, bound(batch, group, results))
                         collect(batch, group, rows, results)
             except Exception as e:
                 if _broken(e, conn.invalidated):
-                    self._close()
+                    self.close()
                     if attempt == 1:
                         continue
                 elif transaction is not None:
                     try:
                         transaction.rollback()
                     except Exception:
-                        self._close()
+                        self.close()
                 raise
             try:
                 transaction.commit()
             except BaseException:
-                self._close()  # the COMMIT's fate is unknown
+                self.close()  # the COMMIT's fate is unknown
                 raise
             return results
         raise AssertionError("unreachable")
 
-    def _close(self) -> None:
-        conn, self._conn = self._conn, None
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
         if conn is not None:
             try:
                 conn.invalidate()
                 conn.close()
             except Exception as e:
                 log.debug("writer connection dropped", error=f"{type(e).__name__}: {e}")
-
-    async def drop(self) -> None:
-        """Closes the connection in its thread, after whatever that thread is running (a
-        transaction cut off by a stop finishes or fails there first); bounded."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        try:
-            done = asyncio.get_running_loop().run_in_executor(thread, self._close)
-            await asyncio.wait_for(done, CLOSE_TIMEOUT_SECS)
-        except Exception as e:
-            log.warning("writer connection not closed in time", error=f"{type(e).__name__}: {e}")
-        finally:
-            thread.shutdown(wait=False)
 
 
 def backend_for(db: AsyncEngine) -> Backend:

@@ -64,10 +64,16 @@ class StoreCallLog:
         if self.execution.id is not None or self._showing is not None or self._first.locked():
             return
         reads, self._reads = self._reads, []
-        self._showing = asyncio.ensure_future(
-            self.store.add_execution(self.execution, reads, self._mark())
-        )
-        self._showing.add_done_callback(_retrieved)
+        mark = self._mark()
+        self._showing = asyncio.ensure_future(self.store.add_execution(self.execution, reads, mark))
+
+        def done(task: asyncio.Task[int]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                # Not written (as far as is known): the next write takes them again.
+                self._reads[:0] = reads
+                self._marked = self._marked and mark is None
+
+        self._showing.add_done_callback(done)
 
     def close(self) -> None:
         """No more showing to come (the execution is written, over, or cut off)."""
@@ -205,9 +211,3 @@ class StoreCallLog:
             row.timings, row.finished_at = (dict(timings) if timings else None), finished_at
             reads, self._reads = self._reads, []
             await self.store.add_execution(row, reads, self._mark())
-
-
-def _retrieved(task: asyncio.Task[int]) -> None:
-    """The showing write's failure is logged by the writer; the next write tries again."""
-    if not task.cancelled():
-        task.exception()

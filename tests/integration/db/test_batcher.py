@@ -249,13 +249,13 @@ async def test_the_writer_replaces_a_connection_that_broke_and_loses_nothing(
     writer = asyncio.create_task(store.batcher.run())
     try:
         first = await store.add_signal(a_signal(user_id, strategy_id, clock, "first"))
-        old = store.batcher.backend._conn  # type: ignore[attr-defined]
+        old = _connection(store)
         assert old is not None
         await _break(store, db_engine)
         second = await asyncio.wait_for(
             store.add_signal(a_signal(user_id, strategy_id, clock, "second")), 10
         )
-        assert store.batcher.backend._conn is not old  # type: ignore[attr-defined]  # replaced
+        assert _connection(store) is not old  # replaced
     finally:
         writer.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -263,6 +263,17 @@ async def test_the_writer_replaces_a_connection_that_broke_and_loses_nothing(
     async with session_factory() as s:
         bodies = (await s.execute(select(Signal.body).order_by(Signal.id))).scalars().all()
     assert list(bodies)[-2:] == ["first", "second"] and second > first
+
+
+def _connection(store: SqlStore) -> object:
+    """The writer's own (transactional) connection."""
+    from justtrades.execution.connections import AsyncBackend, ThreadBackend
+
+    backend = store.batcher.backend
+    if isinstance(backend, ThreadBackend):
+        return backend._worker.conn if backend._worker else None
+    assert isinstance(backend, AsyncBackend)
+    return backend._conn
 
 
 async def _break(store: SqlStore, db: AsyncEngine) -> None:
@@ -273,10 +284,11 @@ async def _break(store: SqlStore, db: AsyncEngine) -> None:
 
     backend = store.batcher.backend
     if isinstance(backend, ThreadBackend):
-        assert backend._conn is not None
-        raw = backend._conn.connection.dbapi_connection
+        worker = backend._worker
+        assert worker is not None and worker.conn is not None
+        raw = worker.conn.connection.dbapi_connection
         assert raw is not None
-        await asyncio.get_running_loop().run_in_executor(backend._thread, raw.close)
+        await asyncio.get_running_loop().run_in_executor(worker.thread, raw.close)
         return
     assert isinstance(backend, AsyncBackend)
     backend._auto_used = float("-inf")  # idle: the write goes in a (replayable) transaction
