@@ -72,35 +72,22 @@ class AsyncBackend:
         return results
 
     async def _autocommit(self, auto: AsyncConnection, batch: list[Write]) -> list[Any]:
-        results: list[Any] = [None]
         try:
-            for groups in rounds(batch):
-                for group in groups:
-                    rows = await auto.execute(
-                        batch[group[0]].statement, bound(batch, group, results)
-                    )
-                    collect(batch, group, rows, results)
+            return await _run(auto, batch)
         except Exception as e:
             if _broken(e, auto.invalidated):
                 await _close(auto)  # its write's fate unknown: never replayed
                 self._auto = None
             raise
-        return results
 
     async def _transaction(self, batch: list[Write]) -> list[Any]:
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = await self.db.connect()
             conn = self._conn
-            results: list[Any] = [None] * len(batch)
             try:
                 transaction = await conn.begin()
-                for groups in rounds(batch):
-                    for group in groups:
-                        rows = await conn.execute(
-                            batch[group[0]].statement, bound(batch, group, results)
-                        )
-                        collect(batch, group, rows, results)
+                results = await _run(conn, batch)
             except Exception as e:
                 if _broken(e, conn.invalidated):
                     await self.drop()
@@ -132,6 +119,16 @@ class AsyncBackend:
         for c in (conn, auto):
             if c is not None:
                 await _close(c)
+
+
+async def _run(conn: AsyncConnection, batch: list[Write]) -> list[Any]:
+    """The batch's statements in their order (`rounds`), each write's result."""
+    results: list[Any] = [None] * len(batch)
+    for groups in rounds(batch):
+        for group in groups:
+            rows = await conn.execute(batch[group[0]].statement, bound(batch, group, results))
+            collect(batch, group, rows, results)
+    return results
 
 
 async def _close(conn: AsyncConnection) -> None:

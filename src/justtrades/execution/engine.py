@@ -38,6 +38,7 @@ from justtrades.execution.settle import settle_at_restart
 from justtrades.execution.signal import SignalError, parse_signal
 from justtrades.execution.signal_values import storable
 from justtrades.execution.sqlstore import SqlStore
+from justtrades.execution.store import SignalRecord
 from justtrades.execution.timing import Stages
 from justtrades.execution.traders import TraderCache
 from justtrades.logs import get_logger
@@ -209,7 +210,7 @@ class Engine:
             raise Unavailable
         now = self.clock.now()
         digest = body_hash(body)
-        row = Signal(
+        row = SignalRecord(
             user_id=strategy.user_id,
             strategy_id=strategy.id,
             received_at=now,
@@ -271,7 +272,7 @@ class Engine:
         self._count("accepted")
         return Accepted(signal_id, "accepted")
 
-    async def _insert(self, row: Signal) -> int:
+    async def _insert(self, row: SignalRecord) -> int:
         return await self.store.add_signal(row)
 
     # --- recovery ------------------------------------------------------------------------------

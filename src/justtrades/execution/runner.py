@@ -213,15 +213,6 @@ class AccountRunner:
             return Outcome("skipped", f"expired while reading the position ({age:.1f} s old)")
         plan = planner.plan(job.intent, eff, position, contract, job.intent.price)
         stages.mark("planned")
-        plan_json = {
-            "symbol": plan.symbol,
-            "note": plan.note,
-            "steps": [step.describe() for step in plan.steps],
-            "warnings": list(plan.warnings),
-            "position": {"net_pos": position.net_pos, "avg_price": str(position.avg_price)},
-            "explanation": plan.describe(),
-            "settings": eff.model_dump(mode="json"),
-        }
         salt = client_ids.new_salt()
 
         def client_id(seq: int) -> str:
@@ -295,6 +286,16 @@ class AccountRunner:
             may_resend,
             settle_flat,
         )
+        # The plan as recorded: built after the orders, not before the first one.
+        plan_json = {
+            "symbol": plan.symbol,
+            "note": plan.note,
+            "steps": [step.describe() for step in plan.steps],
+            "warnings": list(plan.warnings),
+            "position": {"net_pos": position.net_pos, "avg_price": str(position.avg_price)},
+            "explanation": plan.describe(),
+            "settings": eff.model_dump(mode="json"),
+        }
         if result.ok:
             return Outcome("done", None, plan_json, result.summary)
         if expired and not any(step.ok for step in result.steps):

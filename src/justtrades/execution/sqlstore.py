@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from justtrades.execution.batcher import Write, WriteBatcher
 from justtrades.execution.connections import backend_for
-from justtrades.execution.store import CallRecord, ExecutionRecord
+from justtrades.execution.store import CallRecord, ExecutionRecord, SignalRecord
 from justtrades.logs import get_logger
 from justtrades.models import BrokerCall, Execution, Signal
 
@@ -113,7 +113,7 @@ class SqlStore:
         row.id = new_id
         return int(new_id)
 
-    async def add_signal(self, row: Signal) -> int:
+    async def add_signal(self, row: SignalRecord) -> int:
         """The webhook's INSERT. A webhook cancelled while its INSERT is being committed (a
         client gone, a shutdown) still learns its id when the commit lands, so the engine
         queues what it stored instead of leaving an accepted row behind."""

@@ -25,6 +25,17 @@ async def owner(session_factory: async_sessionmaker[AsyncSession]) -> tuple[int,
         return rows.user.id, rows.strategy.id
 
 
+def a_signal(user_id: int, strategy_id: int, clock: FakeClock, body: str = "buy") -> Signal:
+    return Signal(
+        user_id=user_id,
+        strategy_id=strategy_id,
+        received_at=clock.now(),
+        body=body,
+        body_hash=body,
+        status="accepted",
+    )
+
+
 async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_write_fails_alone(
     db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -33,16 +44,7 @@ async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_wri
     store = SqlStore(db_engine)
     writer = asyncio.create_task(store.batcher.run())
     try:
-        signal_id = await store.add_signal(
-            Signal(
-                user_id=user_id,
-                strategy_id=strategy_id,
-                received_at=clock.now(),
-                body="buy",
-                body_hash="h",
-                status="accepted",
-            )
-        )
+        signal_id = await store.add_signal(a_signal(user_id, strategy_id, clock))
         executions = await asyncio.gather(
             *(
                 store.add_execution(
@@ -94,17 +96,7 @@ async def test_writes_submitted_together_share_one_transaction(
     clock = FakeClock()
     user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
-    signals = [
-        Signal(
-            user_id=user_id,
-            strategy_id=strategy_id,
-            received_at=clock.now(),
-            body=str(i),
-            body_hash=str(i),
-            status="accepted",
-        )
-        for i in range(300)
-    ]
+    signals = [a_signal(user_id, strategy_id, clock, str(i)) for i in range(300)]
     pending = [asyncio.ensure_future(store.add_signal(row)) for row in signals]
     await asyncio.sleep(0)  # all submitted before the writer runs
     writer = asyncio.create_task(store.batcher.run())
@@ -133,17 +125,6 @@ async def test_a_stopped_writer_fails_what_is_pending_and_refuses_new_writes(
     )
     with pytest.raises(WriterStopped):
         await asyncio.wait_for(pending, 5)  # never a wait without end
-
-
-def a_signal(user_id: int, strategy_id: int, clock: FakeClock, body: str = "buy") -> Signal:
-    return Signal(
-        user_id=user_id,
-        strategy_id=strategy_id,
-        received_at=clock.now(),
-        body=body,
-        body_hash=body,
-        status="accepted",
-    )
 
 
 async def test_an_execution_and_its_first_order_record_share_one_commit(
