@@ -343,3 +343,51 @@ async def test_control_price_out_of_range_is_422(http: httpx.AsyncClient) -> Non
             headers={"content-type": "application/json"},
         )
         assert r.status_code == 422, price
+
+
+async def test_a_bracket_stop_on_the_wrong_side_is_refused_as_the_plain_order_is(
+    http: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    acct = await first_account(http, auth)
+    wrong = {"action": "Sell", "orderType": "Stop", "stopPrice": 21010}  # above a 21000 market
+    plain = await http.post(
+        "/v1/order/placeorder",
+        json={"accountId": acct, "symbol": "MNQZ6", "orderQty": 1, "isAutomated": True, **wrong},
+        headers=auth,
+    )
+    assert plain.json()["failureReason"] == "InvalidPrice"
+    bracket = await http.post(
+        "/v1/order/placeoso",
+        json={
+            "accountId": acct,
+            "action": "Buy",
+            "symbol": "MNQZ6",
+            "orderQty": 1,
+            "orderType": "Market",
+            "isAutomated": True,
+            "bracket1": wrong,
+        },
+        headers=auth,
+    )
+    assert bracket.json()["failureReason"] == "InvalidPrice"
+    state = (await http.get("/_sim/state")).json()
+    assert state["orders"] == [] and state["fills"] == []  # nothing of it was placed
+
+
+async def test_a_json_null_body_is_no_body(http: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    r = await http.post("/v1/account/list", content=b"null", headers=auth)
+    assert r.status_code == 200 and r.json()[0]["id"]
+
+
+async def test_penalties_can_be_limited_to_given_paths(
+    http: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    await http.post(
+        "/_sim/faults", json={"penalty_rate": 1.0, "penalty_paths": ["auth/accessTokenRequest"]}
+    )
+    assert isinstance((await http.get("/v1/account/list", headers=auth)).json(), list)
+    r = await http.post(
+        "/v1/auth/accesstokenrequest",
+        json={"name": "demo", "password": "demo", "appId": "x", "cid": 1, "sec": "x"},
+    )
+    assert "p-ticket" in r.json()

@@ -29,6 +29,8 @@ class Walk(BaseModel):
 
 
 def control_router(state: SimState) -> APIRouter:
+    """Every handler is `async`: it runs on the loop the exchange runs on, never in a thread
+    beside it (a state read racing an order changed a dict under its iteration)."""
     router = APIRouter(prefix="/_sim", tags=["simulator control"])
     ex = state.exchange
 
@@ -39,7 +41,7 @@ def control_router(state: SimState) -> APIRouter:
             raise HTTPException(404, f"no listed contract for {symbol!r}") from None
 
     @router.post("/price")
-    def set_price(move: PriceMove) -> JSON:
+    async def set_price(move: PriceMove) -> JSON:
         """Move a market; every working order the new price reaches is executed."""
         name = contract_name(move.symbol)
         try:
@@ -49,28 +51,35 @@ def control_router(state: SimState) -> APIRouter:
         return {"symbol": name, "price": float(move.price), "fills": [f.to_json() for f in fills]}
 
     @router.post("/walk")
-    def walk(body: Walk) -> JSON:
+    async def walk(body: Walk) -> JSON:
         """Move a market by a seeded random walk on its tick grid."""
         name = contract_name(body.symbol)
         price = ex.random_walk(name, body.steps, body.max_step_ticks)
         return {"symbol": name, "price": float(price)}
 
     @router.get("/faults")
-    def get_faults() -> Faults:
+    async def get_faults() -> Faults:
         return state.faults.faults
 
     @router.post("/faults")
-    def set_faults(faults: Faults | None = Body(None)) -> Faults:  # noqa: B008
+    async def set_faults(faults: Faults | None = Body(None)) -> Faults:  # noqa: B008
         """Replace every fault setting; an empty body clears them all."""
         faults = faults or Faults()
         if faults.expire_tokens:
             state.tokens.expire_all()
             faults = faults.model_copy(update={"expire_tokens": False})
         state.faults.set(faults)
+        if state.hub is not None:  # one-shot: done now, not kept
+            if faults.ws_shutdown:
+                state.hub.shutdown_all(faults.ws_shutdown)
+            if faults.ws_drop:
+                state.hub.drop_all()
+        kept = faults.model_copy(update={"ws_drop": False, "ws_shutdown": None})
+        state.faults.set(kept)
         return faults
 
     @router.get("/state")
-    def get_state() -> dict[str, Any]:
+    async def get_state() -> dict[str, Any]:
         accounts = []
         for acct in ex.tables["account"].values():
             row = acct.to_json()
@@ -93,10 +102,11 @@ def control_router(state: SimState) -> APIRouter:
             },
             "faults": state.faults.faults.model_dump(),
             "requests": state.requests,
+            "ws": state.hub.counts() if state.hub else {"open": 0, "connects": 0, "refused": 0},
         }
 
     @router.post("/reset")
-    def reset() -> JSON:
+    async def reset() -> JSON:
         """Back to the starting state: same accounts, prices and seed; faults cleared."""
         ex.reset()
         state.faults.set(Faults())

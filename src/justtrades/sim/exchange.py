@@ -32,6 +32,8 @@ class Exchange(OrderBook):
         before = len(self.tables["fill"])
         self.prices[contract.id] = price_to_ticks(price, tick)
         self._run_book(contract, price_moved=True)
+        for listener in self.price_listeners:
+            listener(contract.id)
         return list(self.tables["fill"].values())[before:]
 
     def random_walk(self, symbol: str, steps: int, max_step_ticks: int = 4) -> Decimal:
@@ -110,7 +112,9 @@ class Exchange(OrderBook):
         self._check(contract, qty, entry, child=False)
         for b in (bracket1, bracket2):
             if b is not None:
-                self._check(contract, qty, b, child=True)
+                # A child stop on the wrong side of the market is refused as the same plain
+                # order would be (it would trigger the moment it went live).
+                self._check(contract, qty, b, child=False)
         self.check_cl_ord_ids(account.id, [s.cl_ord_id for s in (entry, bracket1, bracket2) if s])
         parent = self._new_order(account, contract, qty, entry, is_automated=is_automated)
         kids = [

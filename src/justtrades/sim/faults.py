@@ -26,8 +26,17 @@ class Faults(BaseModel):
     http_429_rate: float = Field(0, ge=0, le=1)
     penalty_rate: float = Field(0, ge=0, le=1)
     penalty_secs: float = Field(1, ge=0, le=3600)
+    # Only these paths draw penalties (`auth/accesstokenrequest`: where Tradovate documents
+    # p-tickets); every path when not set. Case-insensitive, without `/v1/`.
+    penalty_paths: list[str] | None = Field(None, max_length=50)
     reject_reason: str | None = Field(None, min_length=1, max_length=64)
     expire_tokens: bool = False
+    # WebSocket (sim/websocket.py): one-shot drop and shutdown; sockets kept open but silent;
+    # upgrades refused with 429.
+    ws_drop: bool = False
+    ws_silent: bool = False
+    ws_connect_429: bool = False
+    ws_shutdown: str | None = Field(None, min_length=1, max_length=64)
 
 
 @dataclass
@@ -47,7 +56,7 @@ class FaultInjector:
     def set(self, faults: Faults) -> None:
         self.faults = faults
 
-    def decide(self, now: float, ticket: str | None) -> Verdict:
+    def decide(self, now: float, ticket: str | None, path: str = "") -> Verdict:
         f = self.faults
         v = Verdict()
         if f.latency_ms or f.jitter_ms:
@@ -65,7 +74,9 @@ class FaultInjector:
                 return v
             v.penalty = self._penalty(now, ready - now)
             return v
-        if f.penalty_rate and self.rng.random() < f.penalty_rate:
+        paths = f.penalty_paths
+        in_scope = paths is None or path.lower() in {p.lower().strip("/") for p in paths}
+        if f.penalty_rate and in_scope and self.rng.random() < f.penalty_rate:
             v.penalty = self._penalty(now, f.penalty_secs)
         return v
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -23,6 +23,7 @@ from justtrades.sim.auth import DEFAULT_TOKEN_TTL_SECS, TokenStore
 from justtrades.sim.exchange import Exchange, Rejected
 from justtrades.sim.faults import FaultInjector
 from justtrades.sim.trading_ops import HANDLERS, Ctx, Violations, access_token_request
+from justtrades.sim.websocket import WsHub
 
 
 @dataclass
@@ -33,6 +34,7 @@ class SimState:
     tokens: TokenStore
     faults: FaultInjector
     requests: int = 0
+    hub: WsHub | None = None  # the WebSocket's open sockets (sim/websocket.py)
 
 
 def _error(status: int, text: str) -> JSONResponse:
@@ -47,6 +49,8 @@ async def _params(request: Request) -> dict[str, Any] | JSONResponse:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             return _error(400, "request body is not valid JSON")
+        if body is None:  # `null`: no body
+            return params
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
         params.update(body)
@@ -66,7 +70,7 @@ async def handle_v1(state: SimState, request: Request, entity: str, op: str) -> 
         return params
     ticket = params.pop("p-ticket", None)
     now = state.exchange.clock.monotonic()
-    verdict = state.faults.decide(now, str(ticket) if ticket else None)
+    verdict = state.faults.decide(now, str(ticket) if ticket else None, f"{entity}/{op}")
     if verdict.delay_secs:
         await asyncio.sleep(verdict.delay_secs)
     if verdict.status is not None and not verdict.after:
@@ -88,29 +92,37 @@ def _fault_response(status: int) -> Response:
 def _dispatch(
     state: SimState, request: Request, entity: str, op: str, params: dict[str, Any]
 ) -> Response:
-    ex, key = state.exchange, f"{entity}/{op}"
-    if key == "auth/accesstokenrequest":
-        return JSONResponse(access_token_request(ex, state.tokens, params))
+    if f"{entity}/{op}" == "auth/accesstokenrequest":
+        return JSONResponse(access_token_request(state.exchange, state.tokens, params))
     user_id = state.tokens.user_for(_bearer(request))
     if user_id is None:
         return _error(401, "Access is denied: missing, invalid or expired access token")
+    status, body = dispatch_json(state, user_id, entity, op, params)
+    return JSONResponse(body, status_code=status)
+
+
+def dispatch_json(
+    state: SimState, user_id: int, entity: str, op: str, params: dict[str, Any]
+) -> tuple[int, Any]:
+    """One authenticated request (REST or over the WebSocket): (HTTP status, JSON body)."""
+    ex, key = state.exchange, f"{entity}/{op}"
     ctx = Ctx(ex, state.tokens, user_id, state.faults.faults.reject_reason)
     try:
         handler = HANDLERS.get(key)
         if handler is not None:
-            return JSONResponse(handler(ctx, params))
+            return 200, handler(ctx, params)
         kind = entity_ops.CANONICAL.get(entity)
         if kind is None:
-            return _error(404, f"unknown entity {entity!r}")
-        return JSONResponse(entity_ops.generic(ex, kind, op, params, user_id))
+            return 404, {"errorText": f"unknown entity {entity!r}"}
+        return 200, entity_ops.generic(ex, kind, op, params, user_id)
     except Violations as v:
-        return JSONResponse({"violations": v.items})
+        return 200, {"violations": v.items}
     except Rejected as r:
-        return JSONResponse({"failureReason": r.reason, "failureText": r.text})
+        return 200, {"failureReason": r.reason, "failureText": r.text}
     except entity_ops.NotFound as e:
-        return _error(404, str(e))
+        return 404, {"errorText": str(e)}
     except (ValueError, RecursionError) as e:
-        return _error(400, f"cannot process this request: {e}"[:300])
+        return 400, {"errorText": f"cannot process this request: {e}"[:300]}
 
 
 def create_sim_app(
@@ -127,6 +139,7 @@ def create_sim_app(
     clock = clock or (exchange.clock if exchange else SystemClock())
     exchange = exchange or Exchange(clock, seed=seed, accounts=accounts)
     state = SimState(exchange, TokenStore(clock, token_ttl_secs), FaultInjector(exchange.seed))
+    state.hub = WsHub(state)
     app = FastAPI(
         title="Just Trades Tradovate simulator",
         description="Tradovate's REST surface under /v1; the control API under /_sim.",
@@ -139,6 +152,16 @@ def create_sim_app(
     @app.api_route("/v1/{entity}/{op}", methods=["GET", "POST"], include_in_schema=False)
     async def v1(entity: str, op: str, request: Request) -> Response:
         return await handle_v1(state, request, entity, op)
+
+    @app.websocket("/v1/websocket")
+    async def user_socket(ws: WebSocket) -> None:
+        assert state.hub is not None
+        await state.hub.serve(ws)
+
+    @app.websocket("/md/v1/websocket")
+    async def md_socket(ws: WebSocket) -> None:  # the same socket: user and md/* requests
+        assert state.hub is not None
+        await state.hub.serve(ws)
 
     app.include_router(control_router(state))
     return app

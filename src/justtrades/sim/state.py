@@ -101,6 +101,7 @@ class ExchangeState:
         self.seed = seed
         self._setup = (accounts, user, password, starting_cash, contracts_per_root)
         self.listeners: list[Listener] = []
+        self.price_listeners: list[Callable[[int], None]] = []  # told a contract's new price
         self.reset()
 
     def reset(self) -> None:
