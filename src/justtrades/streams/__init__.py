@@ -1,0 +1,1 @@
+"""The broker streams: WebSocket connections, the position mirror and reconciliation."""
