@@ -76,7 +76,9 @@ def parse_frame(text: str) -> tuple[str, list[dict[str, Any]]]:
         return kind, [m for m in messages if isinstance(m, dict)]
     if kind == "c":
         code_reason = json.loads(text[1:]) if len(text) > 1 else []
-        return kind, [{"code": code_reason[0] if code_reason else None, "reason": code_reason[1:]}]
+        code = code_reason[0] if code_reason else None
+        reason = code_reason[1] if len(code_reason) > 1 else ""
+        return kind, [{"code": code, "reason": reason}]
     return kind, []
 
 
