@@ -4,30 +4,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 
 from justtrades.clock import FakeClock
-from justtrades.sim.runner import SimServer
 
-
-@pytest.fixture
-async def http(sim: SimServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.base_url, timeout=5) as client:
-        yield client
-
-
-async def login(http: httpx.AsyncClient) -> dict[str, Any]:
-    r = await http.post(
-        "/v1/auth/accesstokenrequest",
-        json={"name": "demo", "password": "demo", "appId": "any", "cid": 99, "sec": "x"},
-    )
-    assert r.status_code == 200
-    data: dict[str, Any] = r.json()
-    return data
+from .conftest import login
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,22 +13,6 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from justtrades.sim.runner import SimServer
-
-
-@pytest.fixture
-async def http(sim: SimServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.base_url, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-async def tokens(http: httpx.AsyncClient) -> dict[str, Any]:
-    r = await http.post(
-        "/v1/auth/accesstokenrequest",
-        json={"name": "demo", "password": "demo", "appId": "x", "cid": 1, "sec": "x"},
-    )
-    data: dict[str, Any] = r.json()
-    return data
 
 
 def ws_url(sim: SimServer, path: str = "/v1/websocket") -> str:

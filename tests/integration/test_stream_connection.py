@@ -18,20 +18,7 @@ from justtrades.streams.connection import ConnectGate, StreamConnection
 from justtrades.streams.socket import TradovateSocket
 from tests.helpers import ManualClock, eventually
 
-
-@pytest.fixture
-async def http(sim: SimServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.base_url, timeout=5) as client:
-        yield client
-
-
-async def login(http: httpx.AsyncClient) -> dict[str, Any]:
-    r = await http.post(
-        "/v1/auth/accesstokenrequest",
-        json={"name": "demo", "password": "demo", "appId": "x", "cid": 1, "sec": "x"},
-    )
-    data: dict[str, Any] = r.json()
-    return data
+from .conftest import login
 
 
 @pytest.fixture

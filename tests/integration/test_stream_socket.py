@@ -5,7 +5,6 @@ refused), with the heartbeat and the dead-socket rule on a clock the test moves.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -22,22 +21,6 @@ from justtrades.streams.socket import (
     TradovateSocket,
 )
 from tests.helpers import ManualClock, eventually
-
-
-@pytest.fixture
-async def http(sim: SimServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.base_url, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-async def tokens(http: httpx.AsyncClient) -> dict[str, Any]:
-    r = await http.post(
-        "/v1/auth/accesstokenrequest",
-        json={"name": "demo", "password": "demo", "appId": "x", "cid": 1, "sec": "x"},
-    )
-    data: dict[str, Any] = r.json()
-    return data
 
 
 def a_socket(sim: SimServer, token: str, clock: Any = None) -> TradovateSocket:
