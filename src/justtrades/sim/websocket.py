@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 HEARTBEAT_SECS = 2.5
 IDLE_SECS = 10.0
+MAX_QUEUED_FRAMES = 10_000  # a client that reads slower than this is closed
 SYNC_TABLES = {  # SyncMessage list -> exchange table
     "accounts": "account",
     "positions": "position",
@@ -103,8 +104,12 @@ class SimSocket:
     _after: list[str] = field(default_factory=list)
 
     def send(self, text: str) -> None:
-        if not self.hub.silent:
-            self.out.put_nowait(text)
+        if self.hub.silent or self.closing is not None:
+            return
+        if self.out.qsize() >= MAX_QUEUED_FRAMES:
+            self.close(1008, "the client reads too slowly")
+            return
+        self.out.put_nowait(text)
 
     def close(self, code: int, reason: str) -> None:
         """Closes after what is queued: a `c` frame, then the socket."""
@@ -148,21 +153,29 @@ class SimSocket:
         while True:
             try:
                 async with asyncio.timeout(self.hub.idle_secs):
-                    message = await self.ws.receive_text()
+                    received = await self.ws.receive()
             except TimeoutError:
                 self.close(1000, "closed for inactivity")
                 await asyncio.sleep(self.hub.idle_secs)  # the writer closes it meanwhile
                 return
-            except WebSocketDisconnect:
+            except (WebSocketDisconnect, RuntimeError):
                 return
-            if message.strip() in ("", "[]"):
-                continue
+            if received.get("type") == "websocket.disconnect":
+                return
+            message = received.get("text")
+            if message is None or message.strip() in ("", "[]"):
+                continue  # a binary frame, or the client's heartbeat
             request = parse_request(message)
-            if request is not None:
-                self.send(frame(self.answer(request)))
-                for text in self._after:  # what follows the answer (a first quote)
-                    self.send(text)
-                self._after.clear()
+            if request is None:
+                continue
+            try:
+                reply = self.answer(request)
+            except Exception as e:  # never a dead reader: the request is answered 500
+                reply = {"s": 500, "i": request.id, "d": f"{type(e).__name__}: {e}"[:300]}
+            self.send(frame(reply))
+            for text in self._after:  # what follows the answer (a first quote)
+                self.send(text)
+            self._after.clear()
 
     def answer(self, request: Request) -> JSON:
         if request.endpoint == "authorize":
@@ -267,6 +280,10 @@ class WsHub:
             order = self.state.exchange.tables["order"].get(entity["orderId"])
             if order is not None:
                 entity = {**entity, "accountId": order.accountId}
+        if "accountId" not in entity and "positionId" in entity:  # a fill pair
+            position = self.state.exchange.tables["position"].get(entity["positionId"])
+            if position is not None:
+                entity = {**entity, "accountId": position.accountId}
         if table == "account":
             entity = {**entity, "accountId": entity.get("id")}
         return entity

@@ -11,7 +11,12 @@ before connecting again:
   HEALTHY_SECS; after a dead subscription at least 30 s plus 0-15 s jitter, never 1 s;
 - a subscription that delivered no event for 10 windows of 30 s while the market is open is
   dead (`market_open` says when; heartbeats flow at any hour, so the dead-socket rule of
-  streams/socket.py holds always).
+  streams/socket.py holds always). Only for a connection that expects a steady flow
+  (`expect_events`: market data with subscriptions): a user socket of a quiet account is
+  quiet by nature and is not churned. After one, waits are 30-45 s until a connection
+  delivers events again;
+- events that arrive before the snapshot has been handed over are held and replayed after it,
+  so a listener never applies an event and then an older snapshot over it.
 
 Every wait is on the injectable clock and bounded; randomness comes from an injected
 generator, so each rule has a fast deterministic test.
@@ -68,6 +73,11 @@ class Backoff:
     def dead_subscription(self) -> None:
         self.after_dead = True
 
+    def flowing(self) -> None:
+        """Events arrive again after a dead subscription: normal backoff from now on."""
+        self.after_dead = False
+        self.attempt = 0
+
 
 class ConnectGate:
     """Connect attempts across the process: at most `at_once` at a time, `spacing_secs`
@@ -120,6 +130,7 @@ class StreamConnection:
         *,
         boot_stagger_secs: float = BOOT_STAGGER_SECS,
         market_open: Callable[[], bool] = lambda: True,
+        expect_events: bool = False,
     ) -> None:
         self.name = name
         self.make_socket = socket
@@ -129,6 +140,8 @@ class StreamConnection:
         self.rng = rng
         self.boot_stagger_secs = boot_stagger_secs
         self.market_open = market_open
+        self.expect_events = expect_events
+        self._held: list[dict[str, Any]] | None = None  # events before the snapshot is out
         self.backoff = Backoff()
         self.on_sync: list[SyncListener] = []
         self.on_event: list[EventListener] = []
@@ -148,6 +161,12 @@ class StreamConnection:
         return round(self.clock.monotonic() - sock.last_frame_at, 3)
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self.state = "stopped"
+
+    async def _run(self) -> None:
         await self.clock.sleep(self.rng.uniform(0, self.boot_stagger_secs))
         while True:
             lived = await self._one()
@@ -179,6 +198,7 @@ class StreamConnection:
 
     async def _live(self, sock: TradovateSocket) -> float:
         started: float | None = None
+        self._held = []  # from the first frame on, until the snapshot is handed over
         async with self.gate:
             task = self._task = asyncio.create_task(sock.run(), name=f"stream-{self.name}")
             ready = asyncio.create_task(sock.ready.wait())
@@ -186,7 +206,7 @@ class StreamConnection:
                 async with asyncio.timeout(READY_TIMEOUT_SECS):
                     await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
             except TimeoutError:
-                pass
+                self.last_error = f"not ready within {READY_TIMEOUT_SECS:g} s"
             finally:
                 ready.cancel()
         try:
@@ -198,14 +218,19 @@ class StreamConnection:
             self.connects += 1
             started = self.clock.monotonic()
             self.state = "connected"
-            status, snapshot = await sock.request(
-                "user/syncrequest", {**(await self.sync_body()), "splitResponses": True}
-            )
+            try:
+                body = {**(await self.sync_body()), "splitResponses": True}
+            except Exception as e:
+                raise SocketError(f"no sync request: {type(e).__name__}: {e}") from e
+            status, snapshot = await sock.request("user/syncrequest", body)
             if status != 200 or not isinstance(snapshot, dict):
                 raise SocketError(f"user/syncrequest answered {status}: {snapshot!r:.200}")
             self.last_event_at = self.clock.monotonic()
             for listener in self.on_sync:
                 self._safely(listener, snapshot)
+            held, self._held = self._held, None
+            for message in held:  # what came while the snapshot was on its way
+                self._deliver(message)
             watch = asyncio.create_task(self._watch_subscription(task))
             try:
                 await self._ended(task)
@@ -215,6 +240,8 @@ class StreamConnection:
             self.last_error = str(e)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        finally:
+            self._held = None
         return self.clock.monotonic() - started if started is not None else 0.0
 
     async def _ended(self, task: asyncio.Task[None]) -> None:
@@ -230,6 +257,8 @@ class StreamConnection:
 
     async def _watch_subscription(self, task: asyncio.Task[None]) -> None:
         """Dead subscription: no event for DEAD_WINDOWS windows while the market is open."""
+        if not self.expect_events:
+            return
         quiet = 0
         while True:
             await self.clock.sleep(SUBSCRIPTION_WINDOW_SECS)
@@ -249,6 +278,14 @@ class StreamConnection:
 
     def _event(self, message: dict[str, Any]) -> None:
         self.last_event_at = self.clock.monotonic()
+        if self.backoff.after_dead:
+            self.backoff.flowing()
+        if self._held is not None:
+            self._held.append(message)
+            return
+        self._deliver(message)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
         for listener in self.on_event:
             self._safely(listener, message)
 

@@ -64,8 +64,8 @@ class AuthFailed(SocketError):
     """`authorize` refused (an expired or unknown token): renew it before connecting again."""
 
 
-class RequestFailed(Exception):
-    pass
+class RequestFailed(SocketError):
+    """A request that got no answer (in time, or the socket ended first)."""
 
 
 def parse_frame(text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -110,46 +110,55 @@ class TradovateSocket:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
 
     async def run(self) -> None:
-        """One connection, until it ends: always raises a SocketError saying why."""
+        """One connection, until it ends: always raises a SocketError saying why (a stop
+        raises CancelledError)."""
         self.ready.clear()
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self._open()
+            tasks = [
+                asyncio.create_task(self._read(), name=f"{self.name}-read"),
+                asyncio.create_task(self._beat(), name=f"{self.name}-heartbeat"),
+                asyncio.create_task(self._watch(), name=f"{self.name}-watch"),
+            ]
+            authorized = asyncio.create_task(self._authorize(), name=f"{self.name}-authorize")
+            tasks.append(authorized)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if authorized in done and authorized.exception() is None:
+                self.ready.set()
+                await asyncio.wait(tasks[:3], return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            raise SocketClosed(None, "the socket ended")
+        except SocketError:
+            raise
+        except Exception as e:  # a bad frame, a failed send, the token provider: said so
+            raise SocketError(f"the socket failed: {type(e).__name__}: {e}") from e
+        finally:
+            self.ready.clear()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._fail_waiting(RequestFailed("the socket ended"))
+            await self.close()
+
+    async def _open(self) -> None:
+        """Connected and `o` received, bounded; a failed open never leaves a socket behind
+        (the `finally` of run() closes it)."""
         try:
             async with asyncio.timeout(OPEN_TIMEOUT_SECS):
                 self._ws = await websockets.connect(
                     self.url, max_size=self.max_message_bytes, open_timeout=OPEN_TIMEOUT_SECS
                 )
                 opened = await self._ws.recv()
-                if opened != "o":
-                    raise SocketError(f"expected the open frame 'o', got {str(opened)[:40]!r}")
-                self.last_frame_at = self.clock.monotonic()
         except websockets.InvalidStatus as e:
             raise SocketError(f"connect refused: HTTP {e.response.status_code}") from None
         except (OSError, TimeoutError, websockets.WebSocketException) as e:
             raise SocketError(f"connect failed: {type(e).__name__}: {e}") from None
-        tasks = [
-            asyncio.create_task(self._read(), name=f"{self.name}-read"),
-            asyncio.create_task(self._beat(), name=f"{self.name}-heartbeat"),
-            asyncio.create_task(self._watch(), name=f"{self.name}-watch"),
-        ]
-        try:
-            authorized = asyncio.ensure_future(self._authorize())
-            done, _ = await asyncio.wait([*tasks, authorized], return_when=asyncio.FIRST_COMPLETED)
-            if authorized in done and authorized.exception() is None:
-                self.ready.set()
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                authorized.cancel()
-                await asyncio.gather(authorized, return_exceptions=True)
-            for task in (authorized, *tasks):
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-            raise SocketClosed(None, "the socket ended")
-        finally:
-            self.ready.clear()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._fail_waiting(SocketError("the socket ended"))
-            await self.close()
+        if opened != "o":
+            raise SocketError(f"expected the open frame 'o', got {str(opened)[:40]!r}")
+        self.last_frame_at = self.clock.monotonic()
 
     async def close(self) -> None:
         ws, self._ws = self._ws, None
@@ -168,8 +177,12 @@ class TradovateSocket:
         self, endpoint: str, body: Any = None, query: str = "", within: float | None = None
     ) -> tuple[int, Any]:
         """An authorized request over the socket: (status, `d`). Bounded."""
-        async with asyncio.timeout(within or REQUEST_TIMEOUT_SECS):
-            await self.ready.wait()
+        wait = REQUEST_TIMEOUT_SECS if within is None else within
+        try:
+            async with asyncio.timeout(wait):
+                await self.ready.wait()
+        except TimeoutError:
+            raise RequestFailed(f"the socket was not ready for {endpoint} in time") from None
         answer = await self._send_request(endpoint, body, query=query, within=within)
         return int(answer.get("s", 0)), answer.get("d")
 
@@ -191,7 +204,7 @@ class TradovateSocket:
         self._waiting[request_id] = waiter
         try:
             await ws.send(f"{endpoint}\n{request_id}\n{query}\n{text}")
-            async with asyncio.timeout(within or REQUEST_TIMEOUT_SECS):
+            async with asyncio.timeout(REQUEST_TIMEOUT_SECS if within is None else within):
                 return await waiter
         except TimeoutError:
             raise RequestFailed(f"no answer to {endpoint} in time") from None
