@@ -10,11 +10,11 @@ before connecting again:
 - backoff 1 s doubling to 60 s with 0-10 % jitter, back to 1 s after a connection that lived
   HEALTHY_SECS; after a dead subscription at least 30 s plus 0-15 s jitter, never 1 s;
 - a subscription that delivered no event for 10 windows of 30 s while the market is open is
-  dead (`market_open` says when; heartbeats flow at any hour, so the dead-socket rule of
-  streams/socket.py holds always). Only for a connection that expects a steady flow
-  (`expect_events`: market data with subscriptions): a user socket of a quiet account is
-  quiet by nature and is not churned. After one, waits are 30-45 s until a connection
-  delivers events again;
+  dead (`market_open`, by default CME Globex hours: sessions.globex_open; heartbeats flow at
+  any hour, so the dead-socket rule of streams/socket.py holds always). Only for a
+  connection that expects a steady flow (`expect_events`: market data with subscriptions):
+  a user socket of a quiet account is quiet by nature and is not churned. After one, waits
+  are 30-45 s until a connection delivers events again;
 - events that arrive before the snapshot has been handed over are held and replayed after it,
   so a listener never applies an event and then an older snapshot over it.
 
@@ -32,6 +32,7 @@ from typing import Any
 
 from justtrades.clock import Clock
 from justtrades.logs import get_logger
+from justtrades.sessions import globex_open
 from justtrades.streams.socket import SocketError, TradovateSocket
 
 log = get_logger("justtrades.streams")
@@ -129,7 +130,7 @@ class StreamConnection:
         rng: random.Random,
         *,
         boot_stagger_secs: float = BOOT_STAGGER_SECS,
-        market_open: Callable[[], bool] = lambda: True,
+        market_open: Callable[[], bool] | None = None,
         expect_events: bool = False,
     ) -> None:
         self.name = name
@@ -139,7 +140,8 @@ class StreamConnection:
         self.gate = gate
         self.rng = rng
         self.boot_stagger_secs = boot_stagger_secs
-        self.market_open = market_open
+        # CME Globex hours on the injected clock unless told otherwise
+        self.market_open = market_open or (lambda: globex_open(clock.now()))
         self.expect_events = expect_events
         self._held: list[dict[str, Any]] | None = None  # events before the snapshot is out
         self.backoff = Backoff()

@@ -5,8 +5,10 @@ running again)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.dbfixtures import add_user_rows
 
@@ -216,3 +218,38 @@ async def test_a_restart_never_turns_an_unknown_outcome_into_never_placed(
     assert unknown is not None and unknown.outcome == "unknown"
     assert sent is not None and sent.outcome == "failed" and sent.error == NOT_AT_BROKER
     assert 5.0 in clock.sleeps  # judged only once the broker has had the time
+
+
+@pytest.mark.parametrize(("now_net", "outcome"), [(0, "ok"), (3, "failed"), (1, "unknown")])
+async def test_a_flatten_cut_off_is_judged_from_the_position_its_record_says_it_closed(
+    session_factory: async_sessionmaker[AsyncSession], now_net: int, outcome: str
+) -> None:
+    """The read before a flatten is written after the flatten's record (records.py), so the
+    record carries `net_pos_before` itself; the signal may still be `accepted` (its mark comes
+    after that record too). Flat now: done; exactly as before: not done; else unknown."""
+    from justtrades.brokers.base import Position
+    from justtrades.execution.settle import settle_at_restart
+    from justtrades.models import BrokerCall
+
+    class Broker:
+        async def get_position(self, account_id: str, symbol: str) -> Position:
+            return Position(account_id, symbol, now_net, Decimal(0))
+
+    class Registry:
+        def get(self, spec: object) -> Broker:
+            return Broker()
+
+    clock = FakeClock()
+    async with session_factory() as s:
+        rows = await add_user_rows(s)
+        rows.signal.status = "accepted"
+        rows.execution.status = "running"
+        call = rows.broker_call
+        call.outcome, call.endpoint, call.client_order_id = "sent", "flatten", None
+        call.request = {"symbol": "MNQZ6", "net_pos_before": 3}
+        await s.commit()
+        call_id = call.id
+    await settle_at_restart(session_factory, Registry(), clock)  # type: ignore[arg-type]
+    async with session_factory() as s:
+        settled = await s.get(BrokerCall, call_id)
+    assert settled is not None and settled.outcome == outcome
