@@ -173,7 +173,9 @@ async def test_a_signal_executing_at_shutdown_finishes_within_the_drain(
     svc: Services = service.server.app.state.services
 
     async def executing() -> bool:
-        return len(svc.engine.running) == 1
+        # dispatched, and shown executing (50 ms after its lane turn, while its slow read runs)
+        shown = (await service.signal(fired["signal_id"]))["status"] == "executing"
+        return len(svc.engine.running) == 1 and shown
 
     await eventually(executing)
     svc.tasks.drain_timeout_secs = drain_secs
