@@ -61,6 +61,9 @@ class AsyncBackend:
             self._auto_used = loop.time()
             return results
         results = await self._transaction(batch)
+        if self._auto is not None:  # idle too long to trust: a fresh (pre-pinged) one instead
+            stale, self._auto = self._auto, None
+            await _close(stale)
         if self._auto is None:  # written: an autocommit connection for the next ones
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT_SECS):

@@ -282,3 +282,47 @@ async def _break(store: SqlStore, db: AsyncEngine) -> None:
             )
         )
         await conn.commit()
+
+
+async def test_after_a_pause_single_writes_go_back_to_autocommit_on_a_fresh_connection(
+    db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # PostgreSQL: single writes in autocommit, on a connection used within the last second;
+    # after a pause one write goes in a transaction and the autocommit connection is replaced
+    # by a fresh one (found by review: it was never trusted again). SQLite: one connection in
+    # the writer's thread, kept across the pause.
+    from justtrades.execution.connections import AsyncBackend, ThreadBackend
+
+    clock = FakeClock()
+    user_id, strategy_id = await owner(session_factory)
+    store = SqlStore(db_engine)
+    backend = store.batcher.backend
+    writer = asyncio.create_task(store.batcher.run())
+
+    def connection() -> object:
+        if isinstance(backend, ThreadBackend):
+            return backend._worker.conn if backend._worker else None
+        assert isinstance(backend, AsyncBackend)
+        return backend._auto
+
+    try:
+        await store.add_signal(a_signal(user_id, strategy_id, clock, "first"))
+        first = connection()
+        assert first is not None
+        await store.add_signal(a_signal(user_id, strategy_id, clock, "second"))
+        assert connection() is first  # used while fresh
+        if isinstance(backend, AsyncBackend):
+            backend._auto_used -= 60  # a pause
+        await store.add_signal(a_signal(user_id, strategy_id, clock, "third"))
+        after_pause = connection()
+        assert after_pause is not None
+        assert (after_pause is first) is isinstance(backend, ThreadBackend)
+        await store.add_signal(a_signal(user_id, strategy_id, clock, "fourth"))
+        assert connection() is after_pause  # and used again
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+    async with session_factory() as s:
+        bodies = (await s.execute(select(Signal.body).order_by(Signal.id))).scalars().all()
+    assert list(bodies)[-4:] == ["first", "second", "third", "fourth"]
