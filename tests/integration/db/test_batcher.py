@@ -4,6 +4,8 @@ transaction, ids come back in order, and one bad write fails alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,6 +16,18 @@ from justtrades.clock import FakeClock
 from justtrades.execution.sqlstore import SqlStore
 from justtrades.execution.store import CallRecord, ExecutionRecord
 from justtrades.models import BrokerCall, Signal
+
+
+@contextlib.asynccontextmanager
+async def writing(store: SqlStore) -> AsyncIterator[None]:
+    """The store's writer running for the block, then stopped (as the supervisor would)."""
+    writer = asyncio.create_task(store.batcher.run())
+    try:
+        yield
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
 
 
 async def owner(session_factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
@@ -42,8 +56,7 @@ async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_wri
     clock = FakeClock()
     user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
-    writer = asyncio.create_task(store.batcher.run())
-    try:
+    async with writing(store):
         signal_id = await store.add_signal(a_signal(user_id, strategy_id, clock))
         executions = await asyncio.gather(
             *(
@@ -76,10 +89,6 @@ async def test_a_fan_out_of_write_ahead_records_commits_together_and_one_bad_wri
         assert store.batcher.batches - before <= 20
         await store.finish_signal(signal_id, "done", "ok", {"queued_ms": 2.0}, clock.now())
         await store.idle()
-    finally:
-        writer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await writer
     async with session_factory() as s:
         signal = await s.get(Signal, signal_id)
         assert signal is not None
@@ -135,8 +144,7 @@ async def test_an_execution_and_its_first_order_record_share_one_commit(
     clock = FakeClock()
     user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
-    writer = asyncio.create_task(store.batcher.run())
-    try:
+    async with writing(store):
         signal_id = await store.add_signal(a_signal(user_id, strategy_id, clock))
         before = store.batcher.batches
         execution = ExecutionRecord(signal_id, None, None, None, "running", clock.now())
@@ -157,10 +165,6 @@ async def test_an_execution_and_its_first_order_record_share_one_commit(
         ids = await asyncio.gather(*(store.add_execution(r, [c]) for r, c in pairs))
         assert store.batcher.batches - before <= 2
         assert [c.execution_id for c in first] == ids and len(set(ids)) == 50
-    finally:
-        writer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await writer
     async with session_factory() as s:
         stored = (await s.execute(select(BrokerCall))).scalars().all()
         by_coid = {c.client_order_id: c.execution_id for c in stored}
@@ -189,8 +193,7 @@ async def test_a_write_that_depends_on_one_being_committed_follows_it_and_fails_
         return write
 
     assert _values  # the store's own column mapping builds these writes
-    writer = asyncio.create_task(store.batcher.run())
-    try:
+    async with writing(store):
         signal_id = await store.add_signal(a_signal(user_id, strategy_id, clock, "one"))
         parent = execution_write(signal_id)
         parent_done = store.batcher.submit(parent)
@@ -209,10 +212,6 @@ async def test_a_write_that_depends_on_one_being_committed_follows_it_and_fails_
         results = await asyncio.gather(orphan_done, dependent_done, return_exceptions=True)
         assert not isinstance(results[0], int)
         assert isinstance(results[1], DependencyFailed)
-    finally:
-        writer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await writer
     async with session_factory() as s:
         stored = (await s.execute(select(BrokerCall))).scalars().all()
         ours = [(c.client_order_id, c.execution_id) for c in stored if c.client_order_id]
@@ -227,8 +226,7 @@ async def test_the_writer_replaces_a_connection_that_broke_and_loses_nothing(
     clock = FakeClock()
     user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
-    writer = asyncio.create_task(store.batcher.run())
-    try:
+    async with writing(store):
         first = await store.add_signal(a_signal(user_id, strategy_id, clock, "first"))
         old = _connection(store)
         assert old is not None
@@ -237,10 +235,6 @@ async def test_the_writer_replaces_a_connection_that_broke_and_loses_nothing(
             store.add_signal(a_signal(user_id, strategy_id, clock, "second")), 10
         )
         assert _connection(store) is not old  # replaced
-    finally:
-        writer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await writer
     async with session_factory() as s:
         bodies = (await s.execute(select(Signal.body).order_by(Signal.id))).scalars().all()
     assert list(bodies)[-2:] == ["first", "second"] and second > first
@@ -297,7 +291,6 @@ async def test_after_a_pause_single_writes_go_back_to_autocommit_on_a_fresh_conn
     user_id, strategy_id = await owner(session_factory)
     store = SqlStore(db_engine)
     backend = store.batcher.backend
-    writer = asyncio.create_task(store.batcher.run())
 
     def connection() -> object:
         if isinstance(backend, ThreadBackend):
@@ -305,7 +298,7 @@ async def test_after_a_pause_single_writes_go_back_to_autocommit_on_a_fresh_conn
         assert isinstance(backend, AsyncBackend)
         return backend._auto
 
-    try:
+    async with writing(store):
         await store.add_signal(a_signal(user_id, strategy_id, clock, "first"))
         first = connection()
         assert first is not None
@@ -319,10 +312,6 @@ async def test_after_a_pause_single_writes_go_back_to_autocommit_on_a_fresh_conn
         assert (after_pause is first) is isinstance(backend, ThreadBackend)
         await store.add_signal(a_signal(user_id, strategy_id, clock, "fourth"))
         assert connection() is after_pause  # and used again
-    finally:
-        writer.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await writer
     async with session_factory() as s:
         bodies = (await s.execute(select(Signal.body).order_by(Signal.id))).scalars().all()
     assert list(bodies)[-4:] == ["first", "second", "third", "fourth"]

@@ -19,6 +19,16 @@ from justtrades.execution.signal import parse_signal
 from justtrades.models import Execution, Signal
 
 
+class Serving:
+    """A broker registry that answers every connection with one broker."""
+
+    def __init__(self, broker: object) -> None:
+        self.broker = broker
+
+    def get(self, spec: object) -> object:
+        return self.broker
+
+
 async def drain(queue: SignalQueue) -> list[SignalJob]:
     jobs = []
     while queue.qsize():
@@ -190,10 +200,6 @@ async def test_a_restart_never_turns_an_unknown_outcome_into_never_placed(
         async def find_order(self, account_id: str, client_order_id: str) -> None:
             return None
 
-    class Registry:
-        def get(self, spec: object) -> Empty:
-            return Empty()
-
     clock = FakeClock()
     async with session_factory() as s:
         rows = await add_user_rows(s)
@@ -211,7 +217,7 @@ async def test_a_restart_never_turns_an_unknown_outcome_into_never_placed(
         s.add(second)
         await s.commit()
         ids = first.id, second.id
-    await settle_at_restart(session_factory, Registry(), clock)  # type: ignore[arg-type]
+    await settle_at_restart(session_factory, Serving(Empty()), clock)  # type: ignore[arg-type]
     async with session_factory() as s:
         unknown = await s.get(BrokerCall, ids[0])
         sent = await s.get(BrokerCall, ids[1])
@@ -235,10 +241,6 @@ async def test_a_flatten_cut_off_is_judged_from_the_position_its_record_says_it_
         async def get_position(self, account_id: str, symbol: str) -> Position:
             return Position(account_id, symbol, now_net, Decimal(0))
 
-    class Registry:
-        def get(self, spec: object) -> Broker:
-            return Broker()
-
     clock = FakeClock()
     async with session_factory() as s:
         rows = await add_user_rows(s)
@@ -249,7 +251,7 @@ async def test_a_flatten_cut_off_is_judged_from_the_position_its_record_says_it_
         call.request = {"symbol": "MNQZ6", "net_pos_before": 3}
         await s.commit()
         call_id = call.id
-    await settle_at_restart(session_factory, Registry(), clock)  # type: ignore[arg-type]
+    await settle_at_restart(session_factory, Serving(Broker()), clock)  # type: ignore[arg-type]
     async with session_factory() as s:
         settled = await s.get(BrokerCall, call_id)
     assert settled is not None and settled.outcome == outcome
